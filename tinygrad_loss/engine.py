@@ -1,0 +1,446 @@
+"""The autograd engine: graph nodes (``Function``), the switches, and reverse-mode backprop.
+
+Read this file to see how backpropagation works; it is the only place the chain rule lives.
+
+* An op is a ``Function`` subclass. ``forward(ctx, *arrays)`` computes with numpy and saves
+  what the derivative needs; ``backward(ctx, grad)`` returns one gradient per input: the
+  incoming gradient times the op's *local* derivative. Ops know nothing else.
+* ``Function.apply`` runs ``forward`` on the arrays inside the tensors and, when a gradient
+  will be needed, keeps the instance (the "ctx") as the new tensor's ``grad_fn``: that is the
+  graph. Parents are kept in order in ``ctx.inputs``; nothing is stored in a set.
+* ``backward`` visits the tensors in reverse creation order. A tensor is always created after
+  its inputs, so that order is topological, needs no recursion and is the same on every run.
+  Each node's gradient is complete when it is visited; the engine hands it to the op's
+  backward, sums any broadcast axes away (``unbroadcast``) and accumulates the results.
+* With ``create_graph=True`` the same backward code runs on Tensors instead of arrays (Tensor
+  implements numpy's ``__array_ufunc__``), so the backward pass is itself recorded and can be
+  differentiated again.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import warnings
+from operator import attrgetter
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from .errors import AnomalyError, DTypeError, GraphError, IndexOutOfRangeError, ShapeError
+
+
+class TeachingWarning(UserWarning):
+    """A warning about a classic autograd trap; each kind is shown once per process."""
+
+
+_warned: set[str] = set()
+
+
+def warn_once(key: str, message: str) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(message, TeachingWarning, stacklevel=3)
+
+
+# ----------------------------------------------------------------------------- switches
+
+
+class _Mode:
+    """Global switches read by the engine (one process, one thread: no locking needed)."""
+
+    grad_enabled = True
+    keep_grads = False
+    anomaly = False
+
+
+mode = _Mode()
+
+
+class _Switch:
+    """A context manager (also usable as a decorator) that sets one ``mode`` flag."""
+
+    flag = ""
+    value = True
+
+    def __enter__(self) -> None:
+        self._previous = getattr(mode, self.flag)
+        setattr(mode, self.flag, self.value)
+
+    def __exit__(self, *exc: object) -> None:
+        setattr(mode, self.flag, self._previous)
+
+    def __call__(self, fn: Callable) -> Callable:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        wrapper.__wrapped__ = fn
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = fn.__doc__
+        return wrapper
+
+
+class no_grad(_Switch):  # noqa: N801 - PyTorch's name
+    """Inside this block no graph is recorded: for evaluation and manual parameter updates."""
+
+    flag, value = "grad_enabled", False
+
+
+class enable_grad(_Switch):  # noqa: N801
+    """Re-enables graph recording inside a ``no_grad`` block."""
+
+    flag, value = "grad_enabled", True
+
+
+class keep_grads(_Switch):  # noqa: N801
+    """Teaching switch: every node of the graph keeps its ``.grad`` after backward."""
+
+    flag, value = "keep_grads", True
+
+
+class detect_anomaly(_Switch):  # noqa: N801
+    """Raise ``AnomalyError`` at the first NaN/Inf produced in forward or backward.
+
+    The message names the op and the line of *your* code that created the offending tensor.
+    Slower (every op checks its output and records where it was called), so use it to debug.
+    """
+
+    flag, value = "anomaly", True
+
+
+def set_keep_grads(enabled: bool) -> None:
+    """Turn the ``keep_grads`` teaching switch on or off globally."""
+    mode.keep_grads = bool(enabled)
+
+
+def is_grad_enabled() -> bool:
+    return mode.grad_enabled
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def user_frame() -> str:
+    """'file:line in function' of the innermost caller outside tinygrad_loss."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+
+
+# ----------------------------------------------------------------------------- Function
+
+_FREED = "freed"  # ctx.saved after backward without retain_graph=True
+
+
+class Function:
+    """Base class of every op, built-in or yours. An instance is both PyTorch's ``ctx`` and a
+    node of the graph (``tensor.grad_fn``).
+
+    Example (the same shape as PyTorch's ``torch.autograd.Function``)::
+
+        class Cube(Function):
+            @staticmethod
+            def forward(ctx, x):            # x is a numpy array
+                ctx.save_for_backward(x)
+                return x ** 3
+
+            @staticmethod
+            def backward(ctx, grad):        # grad: d(loss)/d(output), same shape as output
+                (x,) = ctx.saved_tensors
+                return grad * 3 * x ** 2    # d(loss)/d(x) = grad * local derivative
+
+        y = Cube.apply(t)
+
+    ``backward`` returns one gradient per positional input of ``forward`` (``None`` for inputs
+    that need none, e.g. a Python number). Write it with operators and numpy ufuncs and it
+    also works under ``create_graph=True``.
+    """
+
+    #: How the op is drawn and stepped through: its forward formula and local derivative.
+    formula = ""
+    derivative = ""
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        self.saved = arrays
+
+    @property
+    def saved_tensors(self) -> tuple:
+        saved = getattr(self, "saved", ())
+        if saved is _FREED:
+            raise GraphError(
+                f"{self.name}: trying to backward through the graph a second time; its saved "
+                "values were freed after the first backward. Pass retain_graph=True to the first "
+                "backward() if you need to call it twice."
+            )
+        return saved
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        return tuple(isinstance(a, tensor.Tensor) and a.requires_grad for a in self.inputs)
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.name}Backward>"
+
+    @staticmethod
+    def forward(ctx: Function, *args: Any, **kwargs: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Function, grad: Any) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> tensor.Tensor:
+        """Run ``forward`` on the data of ``args`` and record the node if a gradient is needed."""
+        Tensor = tensor.Tensor
+        ctx = cls()
+        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        try:
+            data = cls.forward(ctx, *arrays, **kwargs)
+        except (ValueError, TypeError, IndexError) as error:
+            raise _forward_error(cls, args, error) from (None if cls.__module__ == ops.__name__ else error)
+        if type(data) is not np.ndarray:
+            data = _as_output_array(ctx, data)
+        if mode.anomaly:
+            ctx.created_at = user_frame()
+            _check_forward(cls, args, data, ctx.created_at)
+        if mode.grad_enabled and any(isinstance(a, Tensor) and a.requires_grad for a in args):
+            ctx.inputs = args
+            ctx.kwargs = kwargs
+            return Tensor._make(data, True, ctx)
+        return Tensor._make(data, False, None)
+
+
+def _as_output_array(ctx: Function, data: Any) -> np.ndarray:
+    """numpy returns scalars for 0-d inputs; make the output an array (and keep ``saved``
+    pointing at the very object the output tensor holds: create_graph maps saved values back
+    to tensors by identity)."""
+    if isinstance(data, tensor.Tensor):
+        return data.data
+    array = np.asarray(data)
+    saved = getattr(ctx, "saved", ())
+    if any(s is data for s in saved):
+        ctx.saved = tuple(array if s is data else s for s in saved)
+    return array
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, (tensor.Tensor, np.ndarray)):
+        return f"{type(value).__name__}(shape={tuple(value.shape)}, dtype={value.dtype})"
+    return repr(value)
+
+
+def _forward_error(cls: type, args: tuple, error: Exception) -> Exception:
+    kind = {ValueError: ShapeError, TypeError: DTypeError, IndexError: IndexOutOfRangeError}
+    error_type = next(v for k, v in kind.items() if isinstance(error, k))
+    given = ", ".join(_describe(a) for a in args)
+    return error_type(f"{cls.__name__}: cannot compute it for inputs {given}: {error}")
+
+
+def _check_forward(cls: type, args: tuple, data: np.ndarray, created_at: str) -> None:
+    if data.dtype.kind != "f" or np.isfinite(data).all():
+        return
+    bad = [i for i, a in enumerate(args) if isinstance(a, tensor.Tensor) and a.dtype.kind == "f"
+           and not np.isfinite(a.data).all()]
+    if bad:
+        source = getattr(args[bad[0]].grad_fn, "created_at", "data you passed in")
+        why = f"input {bad[0]} already held NaN/Inf (it came from {source})"
+    else:
+        why = "all its inputs were finite"
+    raise AnomalyError(f"detect_anomaly: {cls.__name__} produced NaN/Inf in forward at {created_at}; {why}")
+
+
+# ----------------------------------------------------------------------------- backward
+
+
+def unbroadcast(grad: Any, shape: tuple, where: str = "") -> Any:
+    """Sum ``grad`` over the axes that broadcasting added or stretched, down to ``shape``.
+
+    If ``b`` of shape (1, 3) was added to ``x`` of shape (4, 3), b was used 4 times, so its
+    gradient is the sum of the 4 rows of the incoming gradient.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra < 0 or any(g != s and s != 1 for g, s in zip(grad.shape[extra:], shape)):
+        raise ShapeError(f"{where}: backward returned a gradient of shape {tuple(grad.shape)} "
+                         f"for an input of shape {shape}; they must be equal or broadcastable")
+    stretched = tuple(i + extra for i, s in enumerate(shape) if s == 1 and grad.shape[i + extra] != 1)
+    return grad.sum(axis=tuple(range(extra)) + stretched, keepdims=True).reshape(shape)
+
+
+def graph_nodes(roots: list) -> list:
+    """Every tensor reachable from ``roots`` that requires grad, latest-created first."""
+    Tensor = tensor.Tensor
+    seen: set[int] = set()
+    stack = list(roots)
+    nodes = []
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        nodes.append(t)
+        if t.grad_fn is not None:
+            stack.extend(p for p in t.grad_fn.inputs if isinstance(p, Tensor) and p.requires_grad)
+    nodes.sort(key=_creation_order, reverse=True)
+    return nodes
+
+
+_creation_order = attrgetter("_seq")
+
+
+def backward_steps(roots: list, root_grads: list, retain_graph: bool = False,
+                   create_graph: bool = False, inputs: list | None = None) -> Iterator[tuple]:
+    """Reverse-mode autodiff, one node at a time.
+
+    Yields ``(node, grad_output, grad_inputs)`` for each op node in the order backward runs
+    (``grad_inputs`` aligned with ``node.grad_fn.inputs``; the debugger shows these), and
+    finally returns ``{id(tensor): gradient}`` for every tensor reached.
+    Leaves' ``.grad`` is updated unless ``inputs`` is given (that is ``autograd.grad``).
+    """
+    Tensor = tensor.Tensor
+    grads: dict[int, Any] = {}
+    owned: set[int] = set()  # gradients the engine allocated itself may be summed in place
+    for root, g in zip(roots, root_grads):
+        _accumulate(grads, owned, root, g, create_graph)
+    wanted = {id(t) for t in inputs} if inputs is not None else None
+    found: dict[int, Any] = {}
+    keep_all = mode.keep_grads
+    for node in graph_nodes(roots):
+        key = id(node)
+        if key not in grads:
+            continue  # reached, but every path to it returned None
+        g = grads.pop(key)
+        if node._hooks:
+            g = _run_hooks(node, g, create_graph)
+        if wanted is not None and key in wanted:
+            found[key] = g
+        ctx = node.grad_fn
+        if ctx is None:  # a leaf: its gradient is complete
+            if inputs is None:
+                _store_leaf_grad(node, g, key in owned, create_graph)
+            continue
+        if keep_all or node._retains_grad:
+            node._grad = _as_grad_tensor(g, key in owned, create_graph)
+        grad_inputs = _call_backward(ctx, node, g, create_graph)
+        for parent, pg in zip(ctx.inputs, grad_inputs):
+            if pg is not None and isinstance(parent, Tensor) and parent.requires_grad:
+                pg = unbroadcast(pg, parent.data.shape, ctx.name)
+                if pg.dtype != parent.data.dtype:
+                    pg = pg.astype(parent.data.dtype)
+                _accumulate(grads, owned, parent, pg, create_graph)
+        if not retain_graph:
+            ctx.saved = _FREED
+        yield node, g, grad_inputs
+    return found
+
+
+def run_backward(roots: list, root_grads: list, retain_graph: bool = False,
+                 create_graph: bool = False, inputs: list | None = None) -> dict[int, Any]:
+    """Run every step of ``backward_steps``; return the gradients of ``inputs`` (by id)."""
+    steps = backward_steps(roots, root_grads, retain_graph, create_graph, inputs)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def _call_backward(ctx: Function, node: Any, g: Any, create_graph: bool) -> tuple:
+    """Call the op's backward: on arrays normally, on Tensors (recording) under create_graph."""
+    saved = ctx.saved_tensors  # raises a clear error if an earlier backward freed them
+    grad_was_enabled = mode.grad_enabled
+    mode.grad_enabled = create_graph
+    if create_graph:
+        ctx.saved = tuple(_saved_as_tensor(s, ctx, node) for s in saved)
+    try:
+        result = ctx.backward(ctx, g)
+    finally:
+        mode.grad_enabled = grad_was_enabled
+        if create_graph:
+            ctx.saved = saved
+    if not isinstance(result, tuple):
+        result = (result,)
+    if len(result) != len(ctx.inputs):
+        raise GraphError(f"{ctx.name}.backward returned {len(result)} gradient(s) but forward "
+                         f"took {len(ctx.inputs)} input(s); return one per input (None where none)")
+    if mode.anomaly:
+        _check_backward(ctx, result)
+    return result
+
+
+def _saved_as_tensor(saved: Any, ctx: Function, node: Any) -> Any:
+    """Under create_graph, a saved input or output becomes its Tensor, so the recorded backward
+    connects to the forward graph; anything else (masks, shapes) stays a constant."""
+    if saved is node.data:
+        return node
+    for parent in ctx.inputs:
+        if isinstance(parent, tensor.Tensor) and saved is parent.data:
+            return parent
+    return saved
+
+
+def _check_backward(ctx: Function, grads: tuple) -> None:
+    for i, g in enumerate(grads):
+        data = g.data if isinstance(g, tensor.Tensor) else g
+        if data is not None and data.dtype.kind == "f" and not np.isfinite(data).all():
+            raise AnomalyError(f"detect_anomaly: {ctx.name}Backward returned NaN/Inf in the gradient "
+                               f"for input {i}; the {ctx.name} op was created at "
+                               f"{getattr(ctx, 'created_at', '<unknown>')}")
+
+
+def _accumulate(grads: dict, owned: set, t: Any, g: Any, create_graph: bool) -> None:
+    key = id(t)
+    if key not in grads:
+        grads[key] = g
+    elif key in owned and not create_graph:
+        grads[key] += g
+    else:
+        grads[key] = grads[key] + g
+        owned.add(key)
+
+
+def _run_hooks(node: Any, g: Any, create_graph: bool) -> Any:
+    wrapped = g if create_graph else tensor.Tensor._make(g, False, None)
+    for hook in list(node._hooks.values()):
+        replacement = hook(wrapped)
+        if replacement is not None:
+            wrapped = replacement if isinstance(replacement, tensor.Tensor) else tensor.Tensor(replacement)
+    return wrapped if create_graph else wrapped.data
+
+
+def _as_grad_tensor(g: Any, owned: bool, create_graph: bool) -> Any:
+    """A gradient as a Tensor the user may keep and mutate: copied unless the engine made it."""
+    if isinstance(g, tensor.Tensor):
+        return g
+    if not create_graph and not owned:
+        g = g.copy()
+    return tensor.Tensor._make(g, False, None)
+
+
+def _store_leaf_grad(leaf: Any, g: Any, owned: bool, create_graph: bool) -> None:
+    if leaf._grad is None:
+        leaf._grad = _as_grad_tensor(g, owned, create_graph)
+        return
+    warn_once("accumulate", "backward() added to a .grad that already held a gradient: gradients "
+              "accumulate across backward calls. Reset them between steps with "
+              "optimizer.zero_grad() or `p.grad = None` unless you meant to sum them.")
+    if create_graph or leaf._grad.requires_grad or isinstance(g, tensor.Tensor):
+        leaf._grad = leaf._grad + g
+    else:
+        leaf._grad.data += g
+
+
+# Tensor is built on this engine, and the built-in ops on Function; both are imported last so
+# that either module can be imported first.
+from . import ops, tensor  # noqa: E402
