@@ -487,11 +487,11 @@ class Sum(Function):
     def forward(ctx, x, axis=None, keepdims=False):
         ctx.input_shape = x.shape
         ctx.kept_shape = _reduced_shape(x.shape, axis)
-        return np.sum(x, axis=axis, keepdims=keepdims)
+        return x.sum(axis=axis, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx, grad):
-        return np.broadcast_to(grad.reshape(ctx.kept_shape), ctx.input_shape)
+        return expand(grad.reshape(ctx.kept_shape), ctx.input_shape)
 
 
 class Mean(Function):
@@ -502,13 +502,13 @@ class Mean(Function):
     def forward(ctx, x, axis=None, keepdims=False):
         ctx.input_shape = x.shape
         ctx.kept_shape = _reduced_shape(x.shape, axis)
-        out = np.mean(x, axis=axis, keepdims=keepdims)
+        out = x.mean(axis=axis, keepdims=keepdims)
         ctx.count = x.size // max(out.size, 1)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        return np.broadcast_to(grad.reshape(ctx.kept_shape) / ctx.count, ctx.input_shape)
+        return expand(grad.reshape(ctx.kept_shape) / ctx.count, ctx.input_shape)
 
 
 class Max(Function):
@@ -656,6 +656,11 @@ class Expand(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad
+
+
+def expand(grad, shape):
+    """``grad`` repeated along its size-1 axes up to ``shape``: the backward of a reduction."""
+    return np.full(shape, grad) if _is_array(grad) else Expand.apply(grad, shape=shape)
 
 
 class Getitem(Function):

@@ -1,0 +1,121 @@
+"""Ops fused for numerics and speed: cross-entropy, binary cross-entropy and log-sigmoid.
+
+Most losses are a few Tensor operations (see ``nn/functional.py``). These three have their own
+forward and backward because composing them from smaller ops would either be unstable
+(log of a sigmoid that rounded to 0) or slow (cross-entropy's backward is just
+"softmax minus one-hot", far cheaper than backpropagating through log_softmax and indexing).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .engine import Function
+from .ops import _is_array, _sigmoid
+
+BCE_LOG_CLAMP = -100.0  # PyTorch clamps BCE's logs at -100 so that p = 0 or 1 stays finite
+BCE_EPS = 1e-12  # ... and its backward divides by max(p(1 - p), 1e-12)
+
+
+def _log_sigmoid(x):
+    # ln σ(x) = -(max(-x, 0) + ln(1 + exp(-|x|))): exp never sees a positive argument
+    return -(np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x))))
+
+
+class LogSigmoid(Function):
+    formula = "out = ln σ(x) = -(max(-x, 0) + ln(1 + exp(-|x|)))"
+    derivative = "d/dx = 1 - σ(x) = σ(-x)"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _log_sigmoid(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (_sigmoid(-x) if _is_array(x) else (-x).sigmoid())
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+class CrossEntropy(Function):
+    """Cross-entropy of (M, C) logits against M class indices, with PyTorch's options.
+
+    Per sample (w = class weights, ε = label smoothing, p = softmax(logits)):
+        loss_i = (1 - ε)·w[y_i]·(-ln p[i, y_i]) + (ε/C)·Σ_c w_c·(-ln p[i, c])
+    'mean' divides the sum by Σ_i w[y_i] over the samples not ignored.
+    Backward (the fused part): d loss_i / d logits[i, k] = a_i·p[i, k] - b[i, k] with
+        a_i = (1 - ε)·w[y_i] + (ε/C)·Σ_c w_c,   b[i, k] = (1 - ε)·w[y_i]·[k = y_i] + (ε/C)·w_k
+    which without weights or smoothing is the famous "softmax minus one-hot".
+    """
+
+    formula = "loss_i = -w[y_i]·ln softmax(x_i)[y_i] (plus label smoothing)"
+    derivative = "d/dx_i = w[y_i]·(softmax(x_i) - onehot(y_i)) (scaled by the reduction)"
+
+    @staticmethod
+    def forward(ctx, logits, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
+        n, classes = logits.shape
+        keep = target != ignore_index
+        safe_target = np.where(keep, target, 0)
+        log_p = _log_softmax(logits)
+        w = np.ones(classes, dtype=logits.dtype) if weight is None else weight.astype(logits.dtype, copy=False)
+        w_target = w[safe_target] * keep  # 0 for ignored samples
+        rows = np.arange(n)
+        loss = -(1 - label_smoothing) * w_target * log_p[rows, safe_target]
+        if label_smoothing:
+            loss = loss - (label_smoothing / classes) * (log_p * w).sum(axis=1) * keep
+        denominator = w_target.sum() if reduction == "mean" else 1
+        ctx.save_for_backward(logits, log_p, w, w_target, keep, safe_target, denominator)
+        if reduction == "none":
+            return loss
+        return loss.sum() / denominator
+
+    @staticmethod
+    def backward(ctx, grad):
+        logits, log_p, w, w_target, keep, target, denominator = ctx.saved_tensors
+        eps = ctx.kwargs.get("label_smoothing", 0.0)
+        classes = logits.shape[1]
+        # p: from the saved log-softmax, or recomputed as a Tensor so create_graph records it
+        p = np.exp(log_p) if _is_array(logits) else logits.softmax(axis=1)
+        a = ((1 - eps) * w_target + (eps / classes) * w.sum() * keep)[:, None]
+        b = np.zeros(log_p.shape, dtype=log_p.dtype)
+        b[np.arange(len(b)), target] = (1 - eps) * w_target
+        if eps:
+            b += (eps / classes) * w * keep[:, None]
+        scale = grad.reshape(-1, 1) if grad.ndim else grad / denominator
+        return (a * p - b) * scale, None
+
+
+class BinaryCrossEntropy(Function):
+    """-w·[y·ln p + (1 - y)·ln(1 - p)] with both logs clamped at -100, as PyTorch does.
+
+    Backward with respect to p is PyTorch's w·(p - y) / max(p(1 - p), 1e-12), finite even at
+    p = 0 or 1; with respect to y (if it requires grad) it is w·(ln(1 - p) - ln p).
+    """
+
+    formula = "out = -w·[y·ln p + (1 - y)·ln(1 - p)], logs clamped at -100"
+    derivative = "d/dp = w·(p - y) / max(p·(1 - p), 1e-12)"
+
+    @staticmethod
+    def forward(ctx, p, y, w=1.0):
+        ctx.save_for_backward(p, y, w)
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), BCE_LOG_CLAMP)
+            log_1mp = np.maximum(np.log1p(-p), BCE_LOG_CLAMP)
+        return -w * (y * log_p + (1 - y) * log_1mp)
+
+    @staticmethod
+    def backward(ctx, grad):
+        p, y, w = ctx.saved_tensors
+        needs_p, needs_y, _ = ctx.needs_input_grad
+        grad_p = grad_y = None
+        if needs_p:
+            grad_p = grad * w * (p - y) / np.maximum(p * (1 - p), BCE_EPS)
+        if needs_y:
+            with np.errstate(divide="ignore"):
+                grad_y = grad * w * (np.maximum(np.log1p(-p), BCE_LOG_CLAMP) - np.maximum(np.log(p), BCE_LOG_CLAMP))
+        return grad_p, grad_y, None
