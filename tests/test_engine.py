@@ -409,6 +409,84 @@ def test_second_derivatives_against_torch(name):
         np.testing.assert_allclose(gxy.data, 2 * values, rtol=1e-12)
 
 
+# Every built-in op under create_graph=True: (ours, torch's). Each output is weighted and
+# summed; the Hessian-vector product is checked against finite differences of the gradient and,
+# when PyTorch is installed, against torch.autograd.grad(create_graph=True).
+_W = np.random.default_rng(7).normal(size=(4, 2))
+
+
+def _torch_f():
+    import torch
+
+    return torch, torch.nn.functional
+
+
+CREATE_GRAPH_OPS = {
+    "add_sub_neg": (lambda t: (-t - t * t + 1) ** 2, lambda t: (-t - t * t + 1) ** 2),
+    "mul_div": (lambda t: t * t / (t * t + 1), lambda t: t * t / (t * t + 1)),
+    "pow_tensor_exponent": (lambda t: (t * t + 1) ** t, lambda t: (t * t + 1) ** t),
+    "exp_log": (lambda t: (t.exp() + 1).log(), lambda t: (t.exp() + 1).log()),
+    "log1p_sqrt": (lambda t: (t * t).log1p() + (t * t + 1).sqrt(), lambda t: (t * t).log1p() + (t * t + 1).sqrt()),
+    "sin_cos_tanh": (lambda t: t.sin() * t.cos() + t.tanh(), lambda t: t.sin() * t.cos() + t.tanh()),
+    "sigmoid": (lambda t: t.sigmoid(), lambda t: t.sigmoid()),
+    "relu_abs": (lambda t: t.relu() ** 3 + t.abs() ** 3, lambda t: t.relu() ** 3 + t.abs() ** 3),
+    "leaky_relu": (lambda t: t.leaky_relu(0.1) ** 2, lambda t: _torch_f()[1].leaky_relu(t, 0.1) ** 2),
+    "gelu": (lambda t: t.gelu(), lambda t: _torch_f()[1].gelu(t)),
+    "gelu_tanh": (lambda t: t.gelu("tanh"), lambda t: _torch_f()[1].gelu(t, approximate="tanh")),
+    "softplus": (lambda t: t.softplus(), lambda t: _torch_f()[1].softplus(t)),
+    "erf": (lambda t: t.erf(), lambda t: _torch_f()[0].erf(t)),
+    "clip": (lambda t: t.clip(-0.5, 0.5) ** 3, lambda t: t.clamp(-0.5, 0.5) ** 3),
+    "maximum_minimum": (lambda t: tl.maximum(t, t * t) ** 2 + tl.minimum(t, -t * t) ** 2,
+                        lambda t: _torch_f()[0].maximum(t, t * t) ** 2 + _torch_f()[0].minimum(t, -t * t) ** 2),
+    "where": (lambda t: tl.where(t > 0, t**3, t.exp()), lambda t: _torch_f()[0].where(t > 0, t**3, t.exp())),
+    "sum_mean": (lambda t: (t * t).sum(1) ** 2 + (t**3).mean(0).sum(),
+                 lambda t: (t * t).sum(1) ** 2 + (t**3).mean(0).sum()),
+    "max": (lambda t: (t * t).max(1), lambda t: (t * t).amax(1)),
+    "var_std": (lambda t: t.var(1) + t.std(0).sum(), lambda t: t.var(1, correction=0) + t.std(0, correction=0).sum()),
+    "logsumexp": (lambda t: t.logsumexp(1), lambda t: t.logsumexp(1)),
+    "softmax": (lambda t: t.softmax(1), lambda t: t.softmax(1)),
+    "log_softmax": (lambda t: t.log_softmax(0), lambda t: t.log_softmax(0)),
+    "matmul": (lambda t: (t @ tl.tensor(_W)) ** 2, lambda t: (t @ _torch_f()[0].tensor(_W)) ** 2),
+    "transpose_matmul": (lambda t: t.T @ t, lambda t: t.T @ t),
+    "reshape_expand": (lambda t: t.reshape(4, 3).unsqueeze(0).expand(2, 4, 3) ** 3,
+                       lambda t: t.reshape(4, 3).unsqueeze(0).expand(2, 4, 3) ** 3),
+    "getitem_repeated": (lambda t: t[[0, 0, 2]] ** 3 + t[1:, ::2].sum() ** 2,
+                         lambda t: t[[0, 0, 2]] ** 3 + t[1:, ::2].sum() ** 2),
+    "cat_stack": (lambda t: tl.cat([t, t * t], 1) ** 2 + tl.stack([t, t**3]).sum(),
+                  lambda t: _torch_f()[0].cat([t, t * t], 1) ** 2 + _torch_f()[0].stack([t, t**3]).sum()),
+    "pad": (lambda t: t.pad(1) ** 3, lambda t: _torch_f()[1].pad(t, (1, 1, 1, 1)) ** 3),
+    "cast": (lambda t: (t.float() ** 3).double(), lambda t: (t.float() ** 3).double()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CREATE_GRAPH_OPS))
+def test_create_graph_works_for_built_in_ops(name):
+    ours, theirs = CREATE_GRAPH_OPS[name]
+    rng = np.random.default_rng(3)
+    xv, v = rng.normal(size=(2, 3, 4))
+    weights = rng.normal(size=ours(tl.tensor(xv)).shape)
+
+    def gradient(values, create_graph=False):
+        x = f64(values)
+        (g,) = autograd.grad((ours(x) * tl.tensor(weights)).sum(), x, create_graph=create_graph)
+        return x, g
+
+    x, g = gradient(xv, create_graph=True)
+    assert g.requires_grad and g.grad_fn is not None
+    (hv,) = autograd.grad((g * tl.tensor(v)).sum(), x)
+    eps, rtol = (1e-3, 1e-2) if name == "cast" else (1e-6, 1e-5)  # "cast" computes in float32
+    numeric = (gradient(xv + eps * v)[1].data - gradient(xv - eps * v)[1].data) / (2 * eps)
+    np.testing.assert_allclose(hv.data, numeric, rtol=rtol, atol=1e-6)
+
+    torch = pytest.importorskip("torch", reason="PyTorch not installed")
+    tx = torch.tensor(xv, requires_grad=True)
+    (tg,) = torch.autograd.grad((theirs(tx) * torch.tensor(weights)).sum(), tx, create_graph=True)
+    (thv,) = torch.autograd.grad((tg * torch.tensor(v)).sum(), tx)
+    tol = 1e-5 if name == "cast" else 1e-9
+    np.testing.assert_allclose(g.data, tg.detach().numpy(), rtol=tol, atol=1e-12)
+    np.testing.assert_allclose(hv.data, thv.numpy(), rtol=tol, atol=1e-12)
+
+
 # --------------------------------------------------------------------------- switches
 
 
@@ -470,6 +548,19 @@ def test_no_grad_and_enable_grad_as_decorators():
     assert z.requires_grad is True and repr(z.grad_fn) == "<MulBackward>"
     z.sum().backward()
     assert x.grad.item() == 3.0
+
+
+def test_no_grad_as_bare_decorator_like_pytorch():
+    # PyTorch >= 2.0 accepts both `@torch.no_grad()` and `@torch.no_grad`
+    def double(t):
+        assert not tl.is_grad_enabled()
+        return t * 2
+
+    decorated = tl.no_grad(double)
+    y = decorated(f64([1.0, 2.0]))
+    assert y.requires_grad is False and y.grad_fn is None
+    np.testing.assert_allclose(y.data, [2.0, 4.0])
+    assert tl.is_grad_enabled()
 
 
 def test_detach_cuts_the_graph_and_shares_data():
@@ -805,6 +896,16 @@ def test_no_anomaly_check_without_context():
         z = f64([0.0]) / 0.0
     assert np.isnan(y.data[1]) and y.data[0] == 0.0
     assert np.isnan(z.data[0])
+
+
+def test_detect_anomaly_forward_overflow_to_inf():
+    x = f64([1.0, 1000.0])
+    with tl.detect_anomaly(), np.errstate(all="ignore"):
+        line = next_line()
+        with pytest.raises(AnomalyError, match=r"Exp.*NaN/Inf|NaN/Inf.*Exp") as info:
+            (x * 2).exp()
+    assert f"{THIS_FILE}:{line + 1}" in str(info.value)
+    assert "Mul " not in str(info.value)  # the multiplication was fine
 
 
 def test_detect_anomaly_backward_sqrt_at_zero():

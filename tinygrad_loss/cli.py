@@ -37,12 +37,36 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def losses(args: argparse.Namespace) -> int:
+    """List the losses, explain one or several, or plot them with their gradients."""
+    from . import loss_catalogue
+
+    names = [n for n in (args.names or "").split(",") if n.strip()]
+    try:
+        if args.plot:
+            loss_catalogue.plot(names or ["mse", "l1", "huber", "log_cosh"], args.plot)
+            print(f"wrote {args.plot}")
+        elif names:
+            print("\n\n".join(loss_catalogue.explain(n) for n in names))
+        else:
+            print(loss_catalogue.listing())
+            print("\n`tinygrad-loss losses NAME` explains one; `tinygrad-loss losses a,b --plot out.png` draws them.")
+    except (KeyError, ValueError) as error:
+        print(f"tinygrad-loss losses: {error.args[0]}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tinygrad-loss", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = commands.add_parser("demo", help="build a small graph, run backward and print the gradients")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=demo)
+    p = commands.add_parser("losses", help="list the losses, explain one, or plot losses and their gradients")
+    p.add_argument("names", nargs="?", help="comma-separated loss names, e.g. mse,l1,huber")
+    p.add_argument("--plot", metavar="PNG", help="draw the losses and their gradients into this image")
+    p.set_defaults(run=losses)
     return parser
 
 

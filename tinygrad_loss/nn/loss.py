@@ -40,7 +40,8 @@ def _options_of(function: Callable) -> dict[str, Any]:
 
 
 def _loss_class(name: str, function: Callable) -> type:
-    doc = f"Module form of ``{function.__name__}``: options are its keyword arguments.\n\n{function.__doc__}"
+    explanation = function.__doc__.split("Example:")[0].rstrip()  # the examples belong to the function
+    doc = f"Module form of ``F.{function.__name__}``: options are its keyword arguments.\n\n{explanation}"
     return type(name, (_Loss,), {"function": staticmethod(function), "__doc__": doc, "__module__": __name__})
 
 
