@@ -613,6 +613,30 @@ def test_softmax_and_log_softmax_free_functions(axis):
     np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-10, atol=1e-14)
 
 
+FREE_FUNCTIONS = [
+    ("exp", ()), ("log", ()), ("log1p", ()), ("sqrt", ()), ("abs", ()), ("sin", ()), ("cos", ()),
+    ("tanh", ()), ("sigmoid", ()), ("relu", ()), ("leaky_relu", (0.2,)), ("gelu", ()), ("softplus", ()),
+    ("clip", (0.2, 0.9)), ("clamp", (0.2, 0.9)), ("softmax", (0,)), ("log_softmax", (1,)), ("sum", ()),
+    ("mean", (1,)), ("max", (0,)), ("min", ()), ("var", (1,)), ("std", (0,)), ("logsumexp", (1,)),
+    ("pow", (3,)), ("square", ()), ("erf", ()),
+]
+
+
+@pytest.mark.parametrize("name, args", FREE_FUNCTIONS, ids=[f[0] for f in FREE_FUNCTIONS])
+def test_every_method_is_also_a_free_function(name, args):
+    x = tl.tensor(XPOS, requires_grad=True)
+    out = getattr(tl, name)(x, *args)
+    expected = getattr(x, name)(*args)
+    assert isinstance(out, tl.Tensor) and out.grad_fn is not None
+    assert type(out.grad_fn) is type(expected.grad_fn)
+    np.testing.assert_array_equal(out.data, expected.data)
+    out.sum().backward()
+    grad = x.grad.data.copy()
+    x.grad = None
+    expected.sum().backward()
+    np.testing.assert_array_equal(grad, x.grad.data)
+
+
 def test_pow_free_function_and_method():
     x = tl.tensor([1.0, 2.0, 3.0], requires_grad=True)
     np.testing.assert_allclose(tl.pow(x, 2).data, [1.0, 4.0, 9.0])
