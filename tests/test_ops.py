@@ -206,7 +206,7 @@ HAND = [
     ("getitem:boolean mask", lambda a: a[np.array([True, False, True, False])], [[10, 20, 30, 40]], [10, 30],
      [[1, 0, 1, 0]], None),
     ("getitem:None and Ellipsis", lambda a: a[None, ..., 1], [[[1, 2], [3, 4]]], [[2, 4]], [[[0, 1], [0, 1]]], None),
-    ("getitem:mix slice + repeated int array", lambda a: a[1:, [0, 0, 2]], [_X45[:2, :3]], [[3, 3, 5]],
+    ("getitem:mix slice + repeated int array", lambda a: a[1:, [0, 0, 2]], [_X45[:2, :3]], [[5, 5, 7]],
      [[[0, 0, 0], [2, 0, 1]]], None),
     ("getitem:int array pairs repeated", lambda a: a[[0, 0, 1], [1, 1, 0]], [[[1, 2], [3, 4]]], [2, 2, 3],
      [[[0, 2], [1, 0]]], None),
@@ -682,8 +682,10 @@ def test_gradcheck_graph_passes_on_builtin_ops_and_a_good_function():
 def test_domains_keep_inputs_where_finite_differences_are_valid():
     for case in CATALOGUE:
         for shapes in case.shapes:
-            for domain, a in zip(case.domains(len(shapes)), sample_inputs(case, shapes, np.random.default_rng(0))):
-                assert a.shape == shapes[len([0 for _ in []])] or True
+            arrays = sample_inputs(case, shapes, np.random.default_rng(0))
+            assert len(arrays) == len(shapes)
+            for domain, shape, a in zip(case.domains(len(shapes)), shapes, arrays):
+                assert a.shape == shape
                 if domain.differentiable:
                     assert a.dtype == np.float64 and np.isfinite(a).all()
                 else:

@@ -39,9 +39,13 @@ _warned: set[str] = set()
 
 
 def warn_once(key: str, message: str) -> None:
+    """Warn about a trap once per process, pointing at the user's line (not ours)."""
     if key not in _warned:
         _warned.add(key)
-        warnings.warn(message, TeachingWarning, stacklevel=3)
+        depth, frame = 2, sys._getframe(1)  # stacklevel 2 is our caller
+        while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+            depth, frame = depth + 1, frame.f_back
+        warnings.warn(message, TeachingWarning, stacklevel=depth)
 
 
 # ----------------------------------------------------------------------------- switches
@@ -63,6 +67,10 @@ class _Switch:
 
     flag = ""
     value = True
+
+    def __new__(cls, fn: Callable | None = None) -> Any:
+        switch = super().__new__(cls)
+        return switch if fn is None else switch(fn)  # bare `@no_grad` as well as `@no_grad()`
 
     def __enter__(self) -> None:
         self._previous = getattr(mode, self.flag)
@@ -340,13 +348,11 @@ def backward_steps(roots: list, root_grads: list, retain_graph: bool = False, cr
             found[key] = g
         ctx = node.grad_fn
         if ctx is None:  # a leaf: its gradient is complete
-            if inputs is None and node._grad is None:
-                node._grad = _as_grad_tensor(g, key in owned, create_graph)
-            elif inputs is None:
-                _accumulate_leaf_grad(node, g, create_graph)
+            if inputs is None:
+                _keep_grad(node, g, key in owned, create_graph)
             continue
         if keep_all or node._retains_grad:
-            node._grad = _as_grad_tensor(g, key in owned, create_graph)
+            _keep_grad(node, g, key in owned, create_graph)
         grad_inputs = _call_backward(ctx, node, g, create_graph)
         for parent, pg in zip(ctx.inputs, grad_inputs):
             if pg is None or not isinstance(parent, Tensor) or not parent.requires_grad:
@@ -454,14 +460,19 @@ def _as_grad_tensor(g: Any, owned: bool, create_graph: bool) -> Any:
     return tensor.Tensor._make(g if owned or create_graph else g.copy(), False, None)
 
 
-def _accumulate_leaf_grad(leaf: Any, g: Any, create_graph: bool) -> None:
+def _keep_grad(t: Any, g: Any, owned: bool, create_graph: bool) -> None:
+    """Store a finished gradient in ``t.grad`` (a leaf, or a node kept by retain_grad/keep_grads),
+    adding it to what is there from earlier backward calls."""
+    if t._grad is None:
+        t._grad = _as_grad_tensor(g, owned, create_graph)
+        return
     warn_once("accumulate", "backward() added to a .grad that already held a gradient: gradients "
               "accumulate across backward calls. Reset them between steps with "
               "optimizer.zero_grad() or `p.grad = None` unless you meant to sum them.")
-    if create_graph or leaf._grad.requires_grad or isinstance(g, tensor.Tensor):
-        leaf._grad = leaf._grad + g
+    if create_graph or t._grad.requires_grad or isinstance(g, tensor.Tensor):
+        t._grad = t._grad + g
     else:
-        leaf._grad.data += g
+        t._grad.data += g
 
 
 # Tensor is built on this engine, and the built-in ops on Function; both are imported last so
