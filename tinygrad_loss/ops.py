@@ -789,3 +789,86 @@ class MatMul(Function):
         if b_was_vector and needs_b:
             grad_b = grad_b[..., 0]
         return grad_a, grad_b
+
+
+# ------------------------------------------------------------------ images (N, C, H, W)
+
+
+def _windows_view(x: np.ndarray, kernel: tuple, stride: tuple) -> np.ndarray:
+    """Every kernel-sized patch of x (N, C, H, W) as a view (N, C, OH, OW, KH, KW): no copy."""
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw) = kernel, stride
+    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    s = x.strides
+    return np.lib.stride_tricks.as_strided(x, (n, c, oh, ow, kh, kw), (s[0], s[1], s[2] * sh, s[3] * sw, s[2], s[3]),
+                                           writeable=False)
+
+
+def _add_windows(patches: np.ndarray, shape: tuple, kernel: tuple, stride: tuple) -> np.ndarray:
+    """The adjoint of ``_windows_view`` (col2im): add each patch back where it came from.
+    One vectorised slice-add per kernel offset, no loop over pixels."""
+    out = np.zeros(shape, dtype=patches.dtype)
+    _, _, oh, ow, kh, kw = patches.shape
+    sh, sw = stride
+    for i in range(kh):
+        for j in range(kw):
+            out[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += patches[:, :, :, :, i, j]
+    return out
+
+
+class Windows(Function):
+    """Sliding windows (im2col as a view): the building block of convolution and pooling."""
+
+    formula = "out[n, c, i, j, p, q] = x[n, c, i·stride + p, j·stride + q]"
+    derivative = "d/dx = every window's gradient added back onto the pixels it covers"
+
+    @staticmethod
+    def forward(ctx, x, kernel=(1, 1), stride=(1, 1)):
+        ctx.input_shape = x.shape
+        return _windows_view(x, kernel, stride)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return add_windows(grad, ctx.input_shape, ctx.kwargs["kernel"], ctx.kwargs["stride"])
+
+
+class AddWindows(Function):
+    formula = "out = zeros(shape); every window added back at its place (col2im)"
+    derivative = "d/d(windows) = the windows of the gradient"
+
+    @staticmethod
+    def forward(ctx, patches, shape=(), kernel=(1, 1), stride=(1, 1)):
+        return _add_windows(patches, shape, kernel, stride)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return windows(grad, ctx.kwargs["kernel"], ctx.kwargs["stride"])
+
+
+def windows(x, kernel, stride):
+    return _windows_view(x, kernel, stride) if _is_array(x) else Windows.apply(x, kernel=kernel, stride=stride)
+
+
+def add_windows(patches, shape, kernel, stride):
+    if _is_array(patches):
+        return _add_windows(patches, shape, kernel, stride)
+    return AddWindows.apply(patches, shape=shape, kernel=kernel, stride=stride)
+
+
+class MaxPick(Function):
+    """Largest entry along the last axis; the gradient goes to the first maximum only
+    (PyTorch's choice for max pooling, where ReLU's zeros make ties common)."""
+
+    formula = "out = x[..., argmax(x)]"
+    derivative = "d/dx = 1 at the (first) maximum, 0 elsewhere"
+
+    @staticmethod
+    def forward(ctx, x):
+        index = x.argmax(axis=-1)[..., None]
+        ctx.save_for_backward(np.arange(x.shape[-1]) == index)
+        return np.take_along_axis(x, index, axis=-1)[..., 0]
+
+    @staticmethod
+    def backward(ctx, grad):
+        (is_max,) = ctx.saved_tensors
+        return grad[..., None] * is_max

@@ -1,0 +1,147 @@
+"""Layer functions (the maths behind nn.Linear, nn.Conv2d, ...), built from Tensor ops only,
+so their gradients come from the ops' own backward and create_graph works through them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import ops
+from ..errors import IndexOutOfRangeError, ShapeError
+from ..factories import generator
+from ..tensor import Tensor, as_tensor
+
+
+def _pair(value: int | tuple, name: str, where: str) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or any(int(v) != v for v in pair):
+        raise ValueError(f"{where}: {name} must be an int or a pair of ints, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weightᵀ + bias, with weight of shape (out_features, in_features) as in PyTorch."""
+    if x.shape[-1] != weight.shape[1]:
+        raise ShapeError(f"linear: input has {x.shape[-1]} features (shape {x.shape}) but the layer expects "
+                         f"{weight.shape[1]} (weight shape {weight.shape})")
+    out = x @ weight.T
+    return out if bias is None else out + bias
+
+
+def _image(x: Tensor, where: str) -> Tensor:
+    if x.ndim != 4:
+        raise ShapeError(f"{where}: expects a batch of images (N, C, H, W), got shape {x.shape}")
+    return x
+
+
+def _padded(x: Tensor, padding: tuple[int, int], value: float = 0.0) -> Tensor:
+    if padding == (0, 0):
+        return x
+    ph, pw = padding
+    return x.pad(((0, 0), (0, 0), (ph, ph), (pw, pw)), value)
+
+
+def _windows(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, where: str, pad_value: float = 0.0) -> Tensor:
+    x = _padded(_image(x, where), padding, pad_value)
+    if x.shape[2] < kernel[0] or x.shape[3] < kernel[1]:
+        raise ShapeError(f"{where}: kernel {kernel} is larger than the (padded) image {x.shape[2:]}")
+    return ops.Windows.apply(x, kernel=kernel, stride=stride)
+
+
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple = 1,
+           padding: int | tuple = 0) -> Tensor:
+    """2-d convolution (cross-correlation, as PyTorch): every patch times the kernels, as one
+    matrix product (im2col on a strided view, then BLAS)."""
+    out_channels, in_channels, kh, kw = weight.shape
+    if _image(x, "conv2d").shape[1] != in_channels:
+        raise ShapeError(f"conv2d: input has {x.shape[1]} channels (shape {x.shape}) but the weight "
+                         f"{weight.shape} expects {in_channels}")
+    stride, padding = _pair(stride, "stride", "conv2d"), _pair(padding, "padding", "conv2d")
+    patches = _windows(x, (kh, kw), stride, padding, "conv2d")  # (N, C, OH, OW, KH, KW)
+    n, _, oh, ow, _, _ = patches.shape
+    columns = patches.permute(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, in_channels * kh * kw)
+    out = (columns @ weight.reshape(out_channels, -1).T).reshape(n, oh, ow, out_channels).permute(0, 3, 1, 2)
+    return out if bias is None else out + bias.reshape(1, out_channels, 1, 1)
+
+
+def max_pool2d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None,
+               padding: int | tuple = 0) -> Tensor:
+    """Largest value in each window (the gradient goes to that one position)."""
+    kernel = _pair(kernel_size, "kernel_size", "max_pool2d")
+    stride = kernel if stride is None else _pair(stride, "stride", "max_pool2d")
+    patches = _windows(x, kernel, stride, _pair(padding, "padding", "max_pool2d"), "max_pool2d", -np.inf)
+    return ops.MaxPick.apply(patches.reshape(patches.shape[:4] + (-1,)))
+
+
+def avg_pool2d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None,
+               padding: int | tuple = 0) -> Tensor:
+    """Mean of each window (zero padding counts, as PyTorch's count_include_pad=True)."""
+    kernel = _pair(kernel_size, "kernel_size", "avg_pool2d")
+    stride = kernel if stride is None else _pair(stride, "stride", "avg_pool2d")
+    return _windows(x, kernel, stride, _pair(padding, "padding", "avg_pool2d"), "avg_pool2d").mean(axis=(4, 5))
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero each entry with probability p and scale the rest by 1/(1 - p) (identity when not training)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    keep = generator().random(x.shape) >= p
+    return x * (keep / (1.0 - p)).astype(x.dtype)
+
+
+def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each channel (axis 1) by the batch's mean and variance (training) or the
+    running statistics (eval); running statistics are updated in training, as PyTorch does
+    (the running variance with the unbiased batch variance)."""
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    if training:
+        count = x.data.size // x.shape[1]
+        if count < 2:
+            raise ValueError(f"batch_norm: need more than one value per channel in training, got input shape {x.shape}")
+        mean = x.mean(axis=axes, keepdims=True)
+        var = x.var(axis=axes, keepdims=True)
+        if running_mean is not None:
+            m = momentum
+            running_mean.data[...] = (1 - m) * running_mean.data + m * mean.data.reshape(-1)
+            running_var.data[...] = (1 - m) * running_var.data + m * var.data.reshape(-1) * count / (count - 1)
+    else:
+        mean, var = running_mean.reshape(shape), running_var.reshape(shape)
+    out = (x - mean) / (var + eps).sqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def layer_norm(x: Tensor, normalized_shape: tuple, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise over the last len(normalized_shape) axes of each sample."""
+    normalized_shape = tuple(normalized_shape)
+    if x.shape[x.ndim - len(normalized_shape):] != normalized_shape:
+        raise ShapeError(f"layer_norm: input shape {x.shape} does not end with normalized_shape {normalized_shape}")
+    axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
+    out = (x - x.mean(axis=axes, keepdims=True)) / (x.var(axis=axes, keepdims=True) + eps).sqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def embedding(indices: Any, weight: Tensor) -> Tensor:
+    """Rows of ``weight`` picked by integer ``indices`` (their gradients add up per row)."""
+    index = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+    if index.dtype.kind not in "iu":
+        raise ShapeError(f"embedding: indices must be integers, got dtype {index.dtype}")
+    if index.size and (index.min() < 0 or index.max() >= weight.shape[0]):
+        raise IndexOutOfRangeError(f"embedding: index {int(index.max() if index.max() >= weight.shape[0] else index.min())} "
+                                   f"is outside [0, {weight.shape[0]})")
+    return as_tensor(weight)[index]
