@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import os
 
 import pytest
@@ -31,12 +31,11 @@ def import_torch_or_skip():
 
 
 def torch_or_none():
-    """The torch module if it is installed, else None."""
-    if importlib.util.find_spec("torch") is None:
+    """The torch module if it is installed (and imports), else None."""
+    try:
+        return importlib.import_module("torch")
+    except ImportError:
         return None
-    import torch
-
-    return torch
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,9 @@ from __future__ import annotations
 import importlib
 import math
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -110,6 +111,7 @@ NONZERO = Domain("nonzero", _nonzero)
 DISTINCT = Domain("distinct", _distinct)
 GRID_A = Domain("grid+0", _grid(0.0))
 GRID_B = Domain("grid+0.1", _grid(0.1))
+GRID_C = Domain("grid+0.05", _grid(0.05))
 AWAY_FROM_0 = away_from([0.0])
 BOOL = Domain("bool", lambda rng, shape: rng.random(shape) < 0.5, differentiable=False)
 
@@ -178,8 +180,10 @@ add_case("div", lambda a, b: a / b, lambda a, b: a / b, BINARY, (REAL, NONZERO))
 add_case("pow", lambda a, b: a**b, lambda a, b: a**b, BINARY, (POSITIVE, REAL), name="pow[tensor**tensor]")
 add_case("maximum", lambda a, b: tl.maximum(a, b), lambda a, b: torch.maximum(a, b), BINARY, (GRID_A, GRID_B))
 add_case("minimum", lambda a, b: tl.minimum(a, b), lambda a, b: torch.minimum(a, b), BINARY, (GRID_A, GRID_B))
-add_case("maximum", lambda a, b: a.maximum(b), lambda a, b: torch.maximum(a, b), BINARY[:2], (GRID_B, GRID_A), name="maximum[method]")
-add_case("minimum", lambda a, b: a.minimum(b), lambda a, b: torch.minimum(a, b), BINARY[:2], (GRID_B, GRID_A), name="minimum[method]")
+add_case("maximum", lambda a, b: a.maximum(b), lambda a, b: torch.maximum(a, b), BINARY[:2], (GRID_B, GRID_A),
+         name="maximum[method]")
+add_case("minimum", lambda a, b: a.minimum(b), lambda a, b: torch.minimum(a, b), BINARY[:2], (GRID_B, GRID_A),
+         name="minimum[method]")
 add_case("maximum", lambda a, b: a.max(b), lambda a, b: torch.max(a, b), BINARY[1:2], (GRID_A, GRID_B),
          name="max[elementwise]")
 add_case("add", lambda a, b: a.add(b), lambda a, b: a.add(b), BINARY[1:2], name="add[method]")
@@ -221,6 +225,9 @@ MATMUL = (((3,), (3,)), ((3,), (3, 4)), ((3, 4), (4,)), ((2, 3), (3, 4)), ((2, 1
 add_case("matmul", lambda a, b: a @ b, lambda a, b: a @ b, MATMUL)
 add_case("matmul", lambda a, b: a.matmul(b), lambda a, b: torch.matmul(a, b), MATMUL[3:4], name="matmul[method]")
 add_case("matmul", lambda a, b: tl.matmul(a, b), lambda a, b: torch.matmul(a, b), MATMUL[1:2], name="matmul[free]")
+add_case("matmul", lambda b: np.linspace(-1, 1, 6).reshape(2, 3).astype(b.dtype) @ b,
+         lambda b: torch.linspace(-1, 1, 6, dtype=b.dtype).reshape(2, 3) @ b, _unary((3,), (3, 2)),
+         name="matmul[ndarray@x]")
 add_case("matmul", lambda a: a @ a.T, lambda a: a @ a.T, _unary((3, 2)), name="matmul[a@a.T]")
 add_case("dot", lambda a, b: a.dot(b), lambda a, b: torch.dot(a, b), (((3,), (3,)), ((1,), (1,))))
 add_case("dot", lambda a, b: tl.dot(a, b), lambda a, b: torch.dot(a, b), (((4,), (4,)),), name="dot[free]")
@@ -308,12 +315,18 @@ add_case("clip", lambda x: x.clip(min=-0.5), lambda x: torch.clamp(x, min=-0.5),
 add_case("clip", lambda x: x.clip(max=0.5), lambda x: torch.clamp(x, max=0.5), UNARY, _CLIP, name="clip[max]")
 add_case("clip", lambda x: x.clamp(-0.5, 0.5), lambda x: x.clamp(-0.5, 0.5), SMALL_UNARY, _CLIP, name="clamp[min,max]")
 add_case("clip", lambda x: x.clamp(max=0.5), lambda x: x.clamp(max=0.5), SMALL_UNARY, _CLIP, name="clamp[max]")
+add_case("clip", lambda x, lo, hi: x.clip(lo, hi), lambda x, lo, hi: torch.clamp(x, lo, hi),
+         (((2, 3), (3,), (2, 1)), ((), (), ())), (GRID_A, GRID_B, GRID_C), name="clip[tensor min,max]")
+add_case("clip", lambda x, lo: x.clamp(min=lo), lambda x, lo: torch.clamp(x, min=lo), (((2, 3), (3,)),),
+         (GRID_A, GRID_B), name="clamp[tensor min]")
 add_case("clip", lambda x: tl.clip(x, -0.5, None), lambda x: torch.clamp(x, min=-0.5), SMALL_UNARY[1:], _CLIP,
          name="clip[free]")
 
 for _op, _ref in (("softmax", "softmax"), ("log_softmax", "log_softmax")):
-    for _shape, _axis in (((5,), -1), ((3, 4), 0), ((3, 4), 1), ((3, 4), -1), ((2, 3, 4), 1), ((2, 3, 4), -3)):
-        add_case(_op, lambda x, axis, _op=_op: getattr(x, _op)(axis), lambda x, axis, _ref=_ref: getattr(torch, _ref)(x, axis),
+    for _shape, _axis in (((5,), -1), ((3, 1), 1), ((3, 4), 0), ((3, 4), 1), ((3, 4), -1), ((2, 3, 4), 1),
+                          ((2, 3, 4), -3)):
+        add_case(_op, lambda x, axis, _op=_op: getattr(x, _op)(axis), lambda x, axis,
+                 _ref=_ref: getattr(torch, _ref)(x, axis),
                  [(_shape,)], WIDE, name=f"{_op}[{_shape},axis={_axis}]", axis=_axis)
     add_case(_op, lambda x, _op=_op: getattr(x, _op)(dim=0), lambda x, _ref=_ref: getattr(torch, _ref)(x, dim=0),
              [((3, 4),)], WIDE, name=f"{_op}[dim=]")
@@ -323,23 +336,30 @@ for _op, _ref in (("softmax", "softmax"), ("log_softmax", "log_softmax")):
 # ----------------------------------------------------------------------------- shapes
 
 add_case("reshape", lambda x, shape: x.reshape(shape), lambda x, shape: x.reshape(shape), _unary((2, 3)), shape=(3, 2))
-add_case("reshape", lambda x, shape: x.reshape(shape), lambda x, shape: x.reshape(shape), _unary((2, 3, 4)), shape=(4, -1))
+add_case("reshape", lambda x, shape: x.reshape(shape), lambda x, shape: x.reshape(shape), _unary((2, 3, 4)),
+         shape=(4, -1))
 add_case("reshape", lambda x, shape: x.reshape(shape), lambda x, shape: x.reshape(shape), _unary(()), shape=(1, 1))
 add_case("reshape", lambda x, shape: x.reshape(shape), lambda x, shape: x.reshape(shape), _unary((1,)), shape=())
 add_case("reshape", lambda x: x.reshape(2, 1, -1), lambda x: x.reshape(2, 1, -1), _unary((6,)), name="reshape[*sizes]")
 add_case("reshape", lambda x: x.view(-1), lambda x: x.view(-1), _unary((2, 3)), name="view[-1]")
 add_case("reshape", lambda x: x.view(3, 2), lambda x: x.view(3, 2), _unary((2, 3)), name="view[3,2]")
-add_case("reshape", lambda x: tl.reshape(x, (3, 2)), lambda x: torch.reshape(x, (3, 2)), _unary((6,)), name="reshape[free]")
+add_case("reshape", lambda x: tl.reshape(x, (3, 2)), lambda x: torch.reshape(x, (3, 2)), _unary((6,)),
+         name="reshape[free]")
 
 for _shape, _d0, _d1 in (((2, 3), 0, 1), ((2, 3, 4), 0, 2), ((2, 3, 4), -1, -3), ((2, 3, 4), 1, 1), ((2, 3), 1, 0)):
     add_case("transpose", lambda x, dim0, dim1: x.transpose(dim0, dim1), lambda x, dim0, dim1: x.transpose(dim0, dim1),
              [(_shape,)], name=f"transpose[{_shape},{_d0},{_d1}]", dim0=_d0, dim1=_d1)
-add_case("transpose", lambda x: x.transpose(), lambda x: x.transpose(-2, -1), _unary((2, 3, 4)), name="transpose[default -2,-1]")
-add_case("transpose", lambda x: tl.transpose(x, 0, 1), lambda x: torch.transpose(x, 0, 1), _unary((2, 3)), name="transpose[free]")
+add_case("transpose", lambda x: x.transpose(), lambda x: x.transpose(-2, -1), _unary((2, 3, 4)),
+         name="transpose[default -2,-1]")
+add_case("transpose", lambda x: tl.transpose(x, 0, 1), lambda x: torch.transpose(x, 0, 1), _unary((2, 3)),
+         name="transpose[free]")
 
-add_case("permute", lambda x: x.permute(2, 0, 1), lambda x: x.permute(2, 0, 1), _unary((2, 3, 4)), name="permute[2,0,1]")
-add_case("permute", lambda x: x.permute((1, 2, 0)), lambda x: x.permute((1, 2, 0)), _unary((2, 3, 4)), name="permute[tuple]")
-add_case("permute", lambda x: x.permute(-1, 0, 1), lambda x: x.permute(-1, 0, 1), _unary((2, 3, 4)), name="permute[negative]")
+add_case("permute", lambda x: x.permute(2, 0, 1), lambda x: x.permute(2, 0, 1), _unary((2, 3, 4)),
+         name="permute[2,0,1]")
+add_case("permute", lambda x: x.permute((1, 2, 0)), lambda x: x.permute((1, 2, 0)), _unary((2, 3, 4)),
+         name="permute[tuple]")
+add_case("permute", lambda x: x.permute(-1, 0, 1), lambda x: x.permute(-1, 0, 1), _unary((2, 3, 4)),
+         name="permute[negative]")
 add_case("permute", lambda x: x.permute(1, 0), lambda x: x.permute(1, 0), _unary((3, 2)), name="permute[1,0]")
 add_case("T", lambda x: x.T, lambda x: x.permute(tuple(reversed(range(x.ndim)))), _unary((), (3,), (2, 3), (2, 3, 4)))
 
@@ -503,7 +523,7 @@ def seed_for(case: OpCase, shapes: tuple, salt: str = "") -> int:
 
 def sample_inputs(case: OpCase, shapes: tuple, rng: np.random.Generator) -> list[np.ndarray]:
     """float64 (or bool) arrays drawn from the case's domains."""
-    return [domain(rng, shape) for domain, shape in zip(case.domains(len(shapes)), shapes)]
+    return [domain(rng, shape) for domain, shape in zip(case.domains(len(shapes)), shapes, strict=True)]
 
 
 def differentiable(case: OpCase, n: int) -> list[int]:

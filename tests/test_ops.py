@@ -20,7 +20,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 from op_catalogue import (
@@ -43,6 +43,8 @@ from tinygrad_loss import autograd
 from tinygrad_loss.errors import GradcheckError
 
 PARAMS = case_params()
+# the property tests are cheap: run more examples than the profile's default, never fewer
+HYPOTHESIS = settings(max_examples=max(100, settings.default.max_examples))
 F64 = {"rtol": 1e-10, "atol": 1e-12}
 F32 = {"rtol": 1e-5, "atol": 1e-6}
 
@@ -111,12 +113,14 @@ HAND = [
     ("matmul:2-d @ 1-d", lambda a, b: a @ b, [[[1, 2, 3], [4, 5, 6]], [1, 0, -1]], [-2, -2],
      [[[1, 0, -1], [1, 0, -1]], [5, 7, 9]], None),
     ("matmul:1-d @ 1-d", lambda a, b: a @ b, [[1, 2, 3], [4, 5, 6]], 32, [[4, 5, 6], [1, 2, 3]], None),
-    ("matmul:batched, batch broadcast", lambda a, b: a @ b, [np.ones((2, 1, 1, 2)), [[[1], [2]], [[3], [4]], [[5], [6]]]],
+    ("matmul:batched, batch broadcast", lambda a, b: a @ b,
+     [np.ones((2, 1, 1, 2)), [[[1], [2]], [[3], [4]], [[5], [6]]]],
      np.broadcast_to(np.array([3.0, 7, 11]).reshape(3, 1, 1), (2, 3, 1, 1)),
      [np.full((2, 1, 1, 2), 0.0) + [9, 12], np.full((3, 2, 1), 2.0)], None),
     ("dot:1-d", lambda a, b: a.dot(b), [[1, 2, 3], [4, 5, 6]], 32, [[4, 5, 6], [1, 2, 3]], None),
     ("sum:all", lambda a: a.sum(), [[[1, 2, 3], [4, 5, 6]]], 21, [np.ones((2, 3))], None),
-    ("sum:axis 0, upstream", lambda a: a.sum(0), [[[1, 2, 3], [4, 5, 6]]], [5, 7, 9], [[[1, 2, 3], [1, 2, 3]]], [1, 2, 3]),
+    ("sum:axis 0, upstream", lambda a: a.sum(0), [[[1, 2, 3], [4, 5, 6]]], [5, 7, 9], [[[1, 2, 3], [1, 2, 3]]],
+     [1, 2, 3]),
     ("sum:axis=1 keepdims", lambda a: a.sum(axis=1, keepdims=True), [[[1, 2, 3], [4, 5, 6]]], [[6], [15]],
      [[[1, 1, 1], [2, 2, 2]]], [[1], [2]]),
     ("sum:dim=-1 keepdim", lambda a: a.sum(dim=-1, keepdim=True), [[[1, 2, 3], [4, 5, 6]]], [[6], [15]],
@@ -131,7 +135,8 @@ HAND = [
     ("var:ddof 0", lambda a: a.var(), [[1, 2, 3, 4]], 1.25, [[-0.75, -0.25, 0.25, 0.75]], None),
     ("var:ddof 1", lambda a: a.var(ddof=1), [[1, 2, 3, 4]], 5 / 3, [[-1, -1 / 3, 1 / 3, 1]], None),
     ("var:axis 1", lambda a: a.var(axis=1), [[[1, 3], [2, 2]]], [1, 0], [[[-1, 1], [0, 0]]], None),
-    ("std:ddof 0", lambda a: a.std(), [[1, 2, 3, 4]], _S125, [np.array([-0.75, -0.25, 0.25, 0.75]) / (2 * _S125)], None),
+    ("std:ddof 0", lambda a: a.std(), [[1, 2, 3, 4]], _S125, [np.array([-0.75, -0.25, 0.25, 0.75]) / (2 * _S125)],
+     None),
     ("std:ddof 1", lambda a: a.std(ddof=1), [[1, 3]], math.sqrt(2), [[-1 / math.sqrt(2), 1 / math.sqrt(2)]], None),
     ("logsumexp:all", lambda a: a.logsumexp(), [[0, LN3]], math.log(4), [[0.25, 0.75]], None),
     ("logsumexp:axis 1", lambda a: a.logsumexp(axis=1), [[[0, LN3], [LN2, LN2]]], [math.log(4), math.log(4)],
@@ -148,10 +153,12 @@ HAND = [
     ("sigmoid:", lambda a: a.sigmoid(), [[0, LN3]], [0.5, 0.75], [[0.25, 0.1875]], None),
     ("sigmoid:saturates without overflow", lambda a: a.sigmoid(), [[-1000, 1000]], [0, 1], [[0, 0]], None),
     ("relu:grad 0 at 0", lambda a: a.relu(), [[-1, 0, 2]], [0, 0, 2], [[0, 0, 1]], None),
-    ("leaky_relu:slope 0.1, slope at 0", lambda a: a.leaky_relu(0.1), [[-2, 0, 3]], [-0.2, 0, 3], [[0.1, 0.1, 1]], None),
+    ("leaky_relu:slope 0.1, slope at 0", lambda a: a.leaky_relu(0.1), [[-2, 0, 3]], [-0.2, 0, 3], [[0.1, 0.1, 1]],
+     None),
     ("leaky_relu:default slope 0.01", lambda a: a.leaky_relu(), [[-2, 3]], [-0.02, 3], [[0.01, 1]], None),
     ("gelu:exact", lambda a: a.gelu(), [[0, 1]], [0, _phi(1)[0]], [[0.5, _phi(1)[0] + _phi(1)[1]]], None),
-    ("gelu:tanh", lambda a: a.gelu(approximate="tanh"), [[0, 1]], [0, _gelu_tanh(1)[0]], [[0.5, _gelu_tanh(1)[1]]], None),
+    ("gelu:tanh", lambda a: a.gelu(approximate="tanh"), [[0, 1]], [0, _gelu_tanh(1)[0]], [[0.5, _gelu_tanh(1)[1]]],
+     None),
     ("softplus:", lambda a: a.softplus(), [[0, LN3]], [LN2, math.log(4)], [[0.5, 0.75]], None),
     ("softplus:beta 2", lambda a: a.softplus(beta=2), [[0]], [LN2 / 2], [[0.5]], None),
     ("softplus:above threshold is x", lambda a: a.softplus(beta=1, threshold=1), [[2, 0]], [2, LN2], [[1, 0.5]], None),
@@ -160,7 +167,8 @@ HAND = [
     ("clip:min only", lambda a: a.clip(min=0), [[-1, 2]], [0, 2], [[0, 1]], None),
     ("clip:max only (clamp)", lambda a: a.clamp(max=1), [[-1, 2]], [-1, 1], [[1, 0]], None),
     ("softmax:upstream", lambda a: a.softmax(-1), [[0, LN3]], [0.25, 0.75], [[0.1875, -0.1875]], [1, 0]),
-    ("softmax:axis 0", lambda a: a.softmax(0), [[[0, 0], [LN3, 0]]], [[0.25, 0.5], [0.75, 0.5]], [np.zeros((2, 2))], None),
+    ("softmax:axis 0", lambda a: a.softmax(0), [[[0, 0], [LN3, 0]]], [[0.25, 0.5], [0.75, 0.5]], [np.zeros((2, 2))],
+     None),
     ("log_softmax:upstream", lambda a: a.log_softmax(-1), [[0, LN3]], [math.log(0.25), math.log(0.75)],
      [[0.75, -0.75]], [1, 0]),
     ("reshape:-1", lambda a: a.reshape(2, -1), [[0, 1, 2, 3, 4, 5]], [[0, 1, 2], [3, 4, 5]], [[1, 2, 3, 4, 5, 6]],
@@ -183,7 +191,8 @@ HAND = [
     ("broadcast_to:new axis", lambda a: a.broadcast_to((2, 2, 3)), [[[1], [2]]], np.broadcast_to([[1], [2]], (2, 2, 3)),
      [[[6], [6]]], None),
     ("pad:value", lambda a: a.pad((1, 2), value=9), [[1, 2]], [9, 1, 2, 9, 9], [[2, 3]], [1, 2, 3, 4, 5]),
-    ("pad:per axis", lambda a: a.pad(((1, 0), (0, 1))), [[[1, 2]]], [[0, 0, 0], [1, 2, 0]], [[[4, 5]]], [[1, 2, 3], [4, 5, 6]]),
+    ("pad:per axis", lambda a: a.pad(((1, 0), (0, 1))), [[[1, 2]]], [[0, 0, 0], [1, 2, 0]], [[[4, 5]]],
+     [[1, 2, 3], [4, 5, 6]]),
     ("maximum:ties split half/half", lambda a, b: tl.maximum(a, b), [[1, 5, 3], [2, 2, 3]], [2, 5, 3],
      [[0, 1, 0.5], [1, 0, 0.5]], None),
     ("minimum:ties split half/half", lambda a, b: a.minimum(b), [[1, 5, 3], [2, 2, 3]], [1, 2, 3],
@@ -193,7 +202,8 @@ HAND = [
     ("cat:axis 0", lambda a, b: tl.cat([a, b]), [[1, 2], [3]], [1, 2, 3], [[1, 2], [3]], [1, 2, 3]),
     ("cat:axis 1 (concatenate)", lambda a, b: tl.concatenate([a, b], 1), [[[1], [2]], [[3, 4], [5, 6]]],
      [[1, 3, 4], [2, 5, 6]], [[[1], [4]], [[2, 3], [5, 6]]], [[1, 2, 3], [4, 5, 6]]),
-    ("stack:axis 0", lambda a, b: tl.stack([a, b]), [[1, 2], [3, 4]], [[1, 2], [3, 4]], [[1, 2], [3, 4]], [[1, 2], [3, 4]]),
+    ("stack:axis 0", lambda a, b: tl.stack([a, b]), [[1, 2], [3, 4]], [[1, 2], [3, 4]], [[1, 2], [3, 4]],
+     [[1, 2], [3, 4]]),
     ("stack:axis 1", lambda a, b: tl.stack([a, b], axis=1), [[1, 2], [3, 4]], [[1, 3], [2, 4]], [[1, 3], [2, 4]],
      [[1, 2], [3, 4]]),
     ("getitem:int", lambda a: a[1], [[10, 20, 30, 40]], 20, [[0, 1, 0, 0]], None),
@@ -225,7 +235,7 @@ def test_hand_checked_value_and_grad(fn, inputs, expected, grads, upstream):
     assert out.dtype == np.float64
     np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
     out.backward(np.ones(out.shape) if upstream is None else np.asarray(upstream, dtype=np.float64))
-    for i, (x, g) in enumerate(zip(xs, grads)):
+    for i, (x, g) in enumerate(zip(xs, grads, strict=True)):
         assert x.grad is not None, f"input {i} got no gradient"
         assert x.grad.shape == x.shape and x.grad.dtype == np.float64
         np.testing.assert_allclose(x.grad.data, np.asarray(g, dtype=np.float64), rtol=1e-12, atol=1e-12,
@@ -317,7 +327,7 @@ def test_hand_checked_mixed_second_derivative():
     ga, gb = autograd.grad((a * b * b).sum(), [a, b], create_graph=True)  # b², 2ab
     np.testing.assert_allclose(ga.data, [9, 16])
     np.testing.assert_allclose(gb.data, [6, 16])
-    d_ga_db, = autograd.grad(ga.sum(), b)  # 2b
+    d_ga_db, = autograd.grad(ga.sum(), b, retain_graph=True)  # 2b (ga and gb share nodes: keep them)
     np.testing.assert_allclose(d_ga_db.data, [6, 8])
     d_gb_da, d_gb_db = autograd.grad(gb.sum(), [a, b])  # 2b, 2a
     np.testing.assert_allclose(d_gb_da.data, [6, 8])
@@ -363,10 +373,20 @@ def test_gradgradcheck(case, shapes):
     # the create_graph gradients are the ordinary gradients
     idx = differentiable(case, len(xs))
     plain = autograd.grad((call(case, xs) * weights).sum(), [xs[i] for i in idx])
-    for g, p, i in zip(first(*xs), plain, idx):
+    for g, p, i in zip(first(*xs), plain, idx, strict=True):
         assert g.shape == xs[i].shape
         np.testing.assert_allclose(g.data, p.data, rtol=1e-12, atol=1e-14)
     assert autograd.gradcheck(first, xs, eps=case.gc_eps) is True
+
+
+def test_gradcheck_of_a_function_that_calls_grad():
+    """gradgradcheck written the obvious way, as PyTorch's gradcheck allows (torch's own
+    gradgradcheck is built like this): the checked function calls autograd.grad itself, so
+    gradcheck must evaluate it with grad mode on. d/dx [sin(x) + x cos(x)] = 2cos(x) - x sin(x)."""
+    x = tl.Tensor(np.array([0.3, 1.2]), requires_grad=True)
+    first = lambda t: autograd.grad((t.sin() * t).sum(), t, create_graph=True)[0]
+    np.testing.assert_allclose(first(x).data, np.sin(x.data) + x.data * np.cos(x.data), rtol=1e-14)
+    assert autograd.gradcheck(first, [x]) is True
 
 
 # ============================================================================ 3. PyTorch
@@ -423,10 +443,10 @@ def test_torch_second_order(torch, case, shapes):
     grads = autograd.grad((out * w).sum(), [xs[i] for i in idx], create_graph=True)
     tgrads = torch.autograd.grad((ref * torch.from_numpy(w.copy())).sum(), [ts[i] for i in idx], create_graph=True)
     vs = [rng.normal(size=xs[i].shape) for i in idx]
-    for g, tg in zip(grads, tgrads):
+    for g, tg in zip(grads, tgrads, strict=True):
         np.testing.assert_allclose(g.data, tg.detach().numpy(), **F64, err_msg="first derivative")
-    terms = [(g * v).sum() for g, v in zip(grads, vs) if g.requires_grad]
-    tterms = [(tg * torch.from_numpy(v)).sum() for tg, v in zip(tgrads, vs) if tg.requires_grad]
+    terms = [(g * v).sum() for g, v in zip(grads, vs, strict=True) if g.requires_grad]
+    tterms = [(tg * torch.from_numpy(v)).sum() for tg, v in zip(tgrads, vs, strict=True) if tg.requires_grad]
     hvp = [None] * len(idx)
     if terms:
         hvp = autograd.grad(sum(terms[1:], terms[0]), [xs[i] for i in idx], allow_unused=True)
@@ -435,7 +455,7 @@ def test_torch_second_order(torch, case, shapes):
         thvp = torch.autograd.grad(sum(tterms[1:], tterms[0]), [ts[i] for i in idx], allow_unused=True)
     for k, i in enumerate(idx):
         mine = np.zeros(xs[i].shape) if hvp[k] is None else _grad_array(hvp[k])
-        theirs = np.zeros(xs[i].shape) if thvp[k] is None else thvp[k].numpy()
+        theirs = np.zeros(xs[i].shape) if thvp[k] is None else thvp[k].numpy(force=True)  # may be a ZeroTensor
         np.testing.assert_allclose(mine, theirs, **F64, err_msg=f"second derivative, input {i}")
 
 
@@ -454,11 +474,11 @@ def test_dtype_rules(case, shapes, dtype):
     assert out.dtype == np.dtype(case.out_dtype or dtype)
     w = rng.normal(size=out.shape).astype(out.dtype)
     grads = autograd.grad((out * w).sum(), [xs[i] for i in idx], create_graph=True)
-    for g, i in zip(grads, idx):
+    for g, i in zip(grads, idx, strict=True):
         assert g.dtype == np.dtype(dtype) and g.shape == xs[i].shape
     terms = [(g * g).sum() for g in grads if g.requires_grad]
     if terms:
-        for g2, i in zip(autograd.grad(sum(terms[1:], terms[0]), [xs[i] for i in idx], allow_unused=True), idx):
+        for g2 in autograd.grad(sum(terms[1:], terms[0]), [xs[i] for i in idx], allow_unused=True):
             assert g2 is None or g2.dtype == np.dtype(dtype)
     call(case, xs).backward(w)
     for i in idx:
@@ -491,6 +511,126 @@ def test_pow_edge_gradients_match_torch(torch):
                        np.random.default_rng(1))
 
 
+# extreme and boundary inputs: the numerically stable forms, and PyTorch's conventions at kinks
+_BIG = np.array([-1000.0, -30.0, -1e-12, 0.0, 1e-12, 30.0, 1000.0])
+EDGES = [
+    ("sigmoid", lambda x: x.sigmoid(), lambda x: x.sigmoid(), [_BIG]),
+    ("softplus", lambda x: x.softplus(), lambda x: F_torch().softplus(x), [_BIG]),
+    ("softplus[beta=0.5]", lambda x: x.softplus(0.5), lambda x: F_torch().softplus(x, 0.5), [_BIG]),
+    ("tanh", lambda x: x.tanh(), lambda x: x.tanh(), [_BIG]),
+    ("gelu", lambda x: x.gelu(), lambda x: F_torch().gelu(x), [np.array([-40.0, -10.0, -1e-12, 0.0, 10.0, 40.0])]),
+    ("gelu[tanh]", lambda x: x.gelu("tanh"), lambda x: F_torch().gelu(x, approximate="tanh"),
+     [np.array([-40.0, -10.0, 0.0, 10.0, 40.0])]),
+    ("logsumexp", lambda x: x.logsumexp(1), lambda x: x.logsumexp(1),
+     [np.array([[1000.0, 1000.0, -1000.0], [-np.inf, 0.0, 1.0], [-1000.0, -1000.0, -1000.0]])]),
+    ("softmax", lambda x: x.softmax(1), lambda x: x.softmax(1),
+     [np.array([[1000.0, 0.0, -1000.0], [-np.inf, 0.0, 1.0], [-1000.0, -1000.0, -1000.0]])]),
+    ("log_softmax", lambda x: x.log_softmax(1), lambda x: x.log_softmax(1),
+     [np.array([[1000.0, 0.0, -999.0], [1e-9, 0.0, 1.0], [-1000.0, -1000.0, -1000.0]])]),
+    ("log1p tiny", lambda x: x.log1p(), lambda x: x.log1p(), [np.array([1e-15, -1e-15, 1e-8])]),
+    ("sqrt at 0 (inf grad)", lambda x: x.sqrt(), lambda x: x.sqrt(), [np.array([0.0, 1e-300, 4.0])]),
+    ("log at 0 (inf grad)", lambda x: x.log(), lambda x: x.log(), [np.array([0.0, 1e-300, 4.0])]),
+    ("var of large offsets", lambda x: x.var(0, 1), lambda x: x.var(0, correction=1),
+     [np.array([1e8 + 1, 1e8 + 2, 1e8 + 4, 1e8 + 8])]),
+    ("relu/abs/clip at kinks", lambda x: x.relu() + x.abs() + x.clip(-1, 1) + x.leaky_relu(0.3),
+     lambda x: x.relu() + x.abs() + x.clamp(-1, 1) + F_torch().leaky_relu(x, 0.3), [np.array([-1.0, 0.0, 1.0])]),
+    ("pow a**b at 0 and negative base", lambda a, b: a**b, lambda a, b: a**b,
+     [np.array([0.0, 0.0, 2.0, 0.0, -2.0, -2.0]), np.array([2.0, 0.0, 0.0, 0.5, 2.0, 3.0])]),
+    ("pow x**number at 0", lambda x: x**2 + x**0.5 + x**0 + x**1, lambda x: x**2 + x**0.5 + x**0 + x**1,
+     [np.array([0.0, 1.0])]),
+    ("div by tiny", lambda a, b: a / b, lambda a, b: a / b, [np.array([1.0, -1.0]), np.array([1e-300, -1e-200])]),
+]
+
+
+def F_torch():
+    import torch.nn.functional
+
+    return torch.nn.functional
+
+
+@pytest.mark.parametrize("fn,tfn,arrays", [pytest.param(*e[1:], id=e[0]) for e in EDGES])
+def test_edge_values_match_torch(torch, fn, tfn, arrays):
+    with np.errstate(all="ignore"):
+        compare_with_torch(torch, fn, tfn, arrays, list(range(len(arrays))), np.float64, F64,
+                           np.random.default_rng(7))
+
+
+_MULTI_INPUT = [(c, shapes) for c in CATALOGUE for shapes in c.shapes[:2]
+                if len(shapes) > 1 and len(differentiable(c, len(shapes))) > 1]
+
+
+@pytest.mark.parametrize("only", [0, 1])
+@pytest.mark.parametrize("case,shapes", [pytest.param(c, s, id=f"{c.name}-{s}") for c, s in _MULTI_INPUT])
+def test_torch_only_one_input_requires_grad(torch, case, shapes, only):
+    """The ``needs_input_grad`` paths: the other inputs are constants, in both libraries."""
+    rng = _rng(case, shapes, f"only{only}")
+    arrays = sample_inputs(case, shapes, rng)
+    wanted = differentiable(case, len(arrays))[only]
+    compare_with_torch(torch, lambda *xs: call(case, xs), lambda *ts: call_torch(case, ts), arrays, [wanted],
+                       np.float64, F64, rng, case.out_dtype)
+    xs = [tl.Tensor(a, requires_grad=(i == wanted)) for i, a in enumerate(arrays)]
+    (g,) = autograd.grad((call(case, xs) * 1.5).sum(), xs[wanted], create_graph=True)
+    assert g.shape == xs[wanted].shape
+
+
+@pytest.mark.parametrize("scalar", [np.float64(1.5), np.float32(1.5), 1.5], ids=["np.float64", "np.float32", "float"])
+@pytest.mark.parametrize("op", ["x+s", "s+x", "x-s", "s-x", "x*s", "s*x", "x/s", "s/x", "x**s", "s**x"])
+def test_float32_stays_float32_with_python_and_numpy_scalars(optional_torch, op, scalar):
+    """PyTorch treats numpy scalars like Python numbers (np.float64 even subclasses float):
+    ``x32 * np.float64(2)`` is float32, so that ``x / np.sqrt(d)`` keeps a model in float32."""
+    fn = eval(f"lambda x, s: {op}")
+    x = tl.Tensor(np.array([0.5, 2.0], dtype=np.float32), requires_grad=True)
+    out = fn(x, scalar)
+    if optional_torch is not None:
+        assert fn(optional_torch.tensor([0.5, 2.0]), scalar).dtype == optional_torch.float32
+    assert out.dtype == np.float32, f"{op} with {type(scalar).__name__} gave {out.dtype}"
+    out.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("int_dtype", ["int64", "int32"])
+@pytest.mark.parametrize("op", ["x*i", "i*x", "x+i", "x-i", "x/i", "i-x"])
+def test_float32_stays_float32_with_integer_tensors(optional_torch, op, int_dtype):
+    """PyTorch: an integer tensor never promotes a float tensor (``x * torch.arange(n)`` stays
+    float32)."""
+    fn = eval(f"lambda x, i: {op}")
+    x = tl.Tensor(np.array([0.5, 2.0, -1.0], dtype=np.float32), requires_grad=True)
+    i = tl.Tensor(np.array([1, 2, 3], dtype=int_dtype))
+    if optional_torch is not None:
+        ref = fn(optional_torch.tensor([0.5, 2.0, -1.0]), optional_torch.tensor([1, 2, 3], dtype=getattr(optional_torch,
+                                                                                                     int_dtype)))
+        assert ref.dtype == optional_torch.float32
+    out = fn(x, i)
+    assert out.dtype == np.float32, f"{op}: float32 with {int_dtype} gave {out.dtype}"
+    out.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+# a detached copy shares the array of the original: create_graph must still treat it as a constant
+DETACHED = [
+    ("mul", lambda x, y: x * y), ("div", lambda x, y: x / y), ("pow", lambda x, y: x**y),
+    ("matmul", lambda x, y: x @ y), ("exp*x", lambda x, y: y.exp() * x),
+    ("sigmoid*x", lambda x, y: y.sigmoid() * x * 3),
+]
+
+
+@pytest.mark.parametrize("fn", [pytest.param(f, id=n) for n, f in DETACHED])
+def test_create_graph_treats_a_detached_copy_as_a_constant(fn):
+    """d/dx f(x, c) with c = x.detach() is ∂f/∂x evaluated at c; its derivative must not see
+    c move. For f = x·c: first derivative c, second derivative 0 (PyTorch gives the same)."""
+    x = T([0.5, 1.5])
+    y = x.detach()
+    (g,) = autograd.grad(fn(x, y).sum(), x, create_graph=True)
+    x_ref, y_ref = T([0.5, 1.5]), tl.Tensor(np.array([0.5, 1.5]))  # same values, separate arrays
+    (g_ref,) = autograd.grad(fn(x_ref, y_ref).sum(), x_ref, create_graph=True)
+    np.testing.assert_allclose(g.data, g_ref.data, rtol=1e-14)
+    second = autograd.grad(g.sum(), x, allow_unused=True)[0] if g.requires_grad else None
+    second_ref = autograd.grad(g_ref.sum(), x_ref, allow_unused=True)[0] if g_ref.requires_grad else None
+    np.testing.assert_allclose(np.zeros(2) if second is None else second.data,
+                               np.zeros(2) if second_ref is None else second_ref.data, rtol=1e-14, atol=0,
+                               err_msg="second derivative moved the detached constant")
+
+
 # ============================================================================ Hypothesis
 
 _HYP_BINARY = {c.name: c for c in CATALOGUE if c.name in ("add", "sub", "mul", "div", "pow[tensor**tensor]",
@@ -502,6 +642,7 @@ def _gradcheck_fallback(fn, arrays, grad_idx):
     assert autograd.gradcheck(fn, xs) is True
 
 
+@HYPOTHESIS
 @given(shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=1, max_side=3),
        name=st.sampled_from(sorted(_HYP_BINARY)), seed=st.integers(0, 2**32 - 1),
        dtype=st.sampled_from([np.float32, np.float64]))
@@ -517,6 +658,41 @@ def test_hypothesis_broadcasting_binary_ops(optional_torch, shapes, name, seed, 
     else:
         compare_with_torch(optional_torch, fn, lambda *ts: call_torch(case, ts), arrays, [0, 1], dtype,
                            F64 if dtype == np.float64 else F32, rng)
+
+
+@HYPOTHESIS
+@given(shapes=mutually_broadcastable_shapes(signature=np.matmul.signature, max_dims=2, max_side=3),
+       seed=st.integers(0, 2**32 - 1), dtype=st.sampled_from([np.float32, np.float64]))
+def test_hypothesis_matmul_shapes(optional_torch, shapes, seed, dtype):
+    """1-d, 2-d and batched operands with broadcast batch dimensions."""
+    rng = np.random.default_rng(seed)
+    arrays = [rng.normal(size=s) for s in shapes.input_shapes]
+    fn = lambda a, b: a @ b
+    out = fn(*[tl.Tensor(a.astype(dtype)) for a in arrays])
+    assert out.shape == shapes.result_shape and out.dtype == dtype
+    if optional_torch is None:
+        _gradcheck_fallback(fn, arrays, [0, 1])
+    else:
+        compare_with_torch(optional_torch, fn, lambda a, b: a @ b, arrays, [0, 1], dtype,
+                           F64 if dtype == np.float64 else F32, rng)
+
+
+_HYP_UNARY = {c.name: c for c in CATALOGUE if c.shapes == (((),), ((5,),), ((2, 3),), ((2, 1, 3),))}
+
+
+@HYPOTHESIS
+@given(shape=array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4), name=st.sampled_from(sorted(_HYP_UNARY)),
+       seed=st.integers(0, 2**32 - 1), dtype=st.sampled_from([np.float32, np.float64]))
+def test_hypothesis_unary_ops_on_random_shapes(optional_torch, shape, name, seed, dtype):
+    case = _HYP_UNARY[name]
+    rng = np.random.default_rng(seed)
+    arrays = sample_inputs(case, (shape,), rng)
+    fn = lambda x: call(case, (x,))
+    if optional_torch is None:
+        _gradcheck_fallback(fn, arrays, [0])
+    else:
+        compare_with_torch(optional_torch, fn, lambda t: call_torch(case, (t,)), arrays, [0], dtype,
+                           F64 if dtype == np.float64 else F32, rng, case.out_dtype)
 
 
 @st.composite
@@ -542,6 +718,7 @@ _TORCH_REDUCTIONS = {
 }
 
 
+@HYPOTHESIS
 @given(args=reductions(), seed=st.integers(0, 2**32 - 1), dtype=st.sampled_from([np.float32, np.float64]))
 def test_hypothesis_reductions_over_random_axes(optional_torch, args, seed, dtype):
     shape, axis, keepdims, op, ddof = args
@@ -684,7 +861,7 @@ def test_domains_keep_inputs_where_finite_differences_are_valid():
         for shapes in case.shapes:
             arrays = sample_inputs(case, shapes, np.random.default_rng(0))
             assert len(arrays) == len(shapes)
-            for domain, shape, a in zip(case.domains(len(shapes)), shapes, arrays):
+            for domain, shape, a in zip(case.domains(len(shapes)), shapes, arrays, strict=True):
                 assert a.shape == shape
                 if domain.differentiable:
                     assert a.dtype == np.float64 and np.isfinite(a).all()

@@ -9,7 +9,7 @@ functions do and which gradients they send back.
     Tensor([2., 4., 6.])
 """
 
-from . import autograd, dtypes, errors
+from . import autograd, data, dtypes, errors, nn
 from .dtypes import (bool_, device, double, float16, float32, float64, half, int8, int16, int32,
                      int64, long, short, uint8)
 from .engine import detect_anomaly, enable_grad, is_grad_enabled, keep_grads, no_grad
@@ -17,6 +17,7 @@ from .factories import (arange, empty, eye, full, full_like, linspace, logspace,
                         ones_like, rand, rand_like, randint, randn, randn_like, zeros, zeros_like)
 from .functions import *  # noqa: F403 - exp, sum, relu, ... as free functions
 from .functions import __all__ as _function_names
+from .serialization import load, save
 from .tensor import Tensor, Variable, as_tensor, cat, concat, concatenate, matmul, maximum, minimum, stack, tensor, where
 
 bool = bool_  # noqa: A001 - PyTorch's dtype name, tinygrad_loss.bool
@@ -27,7 +28,8 @@ Function = autograd.Function
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "Variable", "tensor", "as_tensor", "Function", "autograd", "dtypes", "errors",
+    "Tensor", "Variable", "tensor", "as_tensor", "Function", "autograd", "dtypes", "errors", "data", "nn",
+    "save", "load",
     "no_grad", "enable_grad", "keep_grads", "detect_anomaly", "is_grad_enabled",
     "cat", "concat", "concatenate", "stack", "where", "maximum", "minimum", "matmul",
     "zeros", "ones", "full", "empty", "arange", "linspace", "logspace", "eye", "randn", "rand",

@@ -79,12 +79,12 @@ def _outputs(fn: Callable, inputs: Sequence[Any]) -> list:
 def _numeric_jacobian_column(fn: Callable, inputs: Sequence[Any], t: Tensor, index: tuple, eps: float) -> list:
     """d(outputs)/d(t[index]) by central differences: (f(x + eps) - f(x - eps)) / 2eps."""
     original = t.data[index].copy()
-    with no_grad():
-        t.data[index] = original + eps
-        plus = [o.data.astype(np.float64) for o in _outputs(fn, inputs)]
-        t.data[index] = original - eps
-        minus = [o.data.astype(np.float64) for o in _outputs(fn, inputs)]
-        t.data[index] = original
+    # not under no_grad(): fn may itself differentiate (a gradient of a gradient)
+    t.data[index] = original + eps
+    plus = [o.data.astype(np.float64) for o in _outputs(fn, inputs)]
+    t.data[index] = original - eps
+    minus = [o.data.astype(np.float64) for o in _outputs(fn, inputs)]
+    t.data[index] = original
     return [(p - m) / (2 * eps) for p, m in zip(plus, minus)]
 
 

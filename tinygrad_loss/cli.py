@@ -57,12 +57,46 @@ def losses(args: argparse.Namespace) -> int:
     return 0
 
 
+def train(args: argparse.Namespace) -> int:
+    """Train a model on a real data set (progress bar, metrics, checkpoint and pictures)."""
+    from .train import TrainConfig
+    from .train import train as run_training
+
+    options = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__ and v is not None}
+    options.setdefault("out", f"runs/{options.get('dataset', 'digits')}-{options.get('model', 'mlp')}")
+    try:
+        run_training(TrainConfig(**options), resume=args.resume, progress_bar=not args.quiet)
+    except (ValueError, FileNotFoundError, KeyError) as error:
+        print(f"tinygrad-loss train: {error.args[0] if error.args else error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tinygrad-loss", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = commands.add_parser("demo", help="build a small graph, run backward and print the gradients")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=demo)
+    p = commands.add_parser("train", help="train a model on a real data set (the main job)",
+                            description="Train a model with a loss of the catalogue; writes model.safetensors, "
+                            "checkpoint.safetensors, metrics.json and curves.png into --out.")
+    p.add_argument("--dataset", help="digits (default), iris, breast_cancer, diabetes, moons or spirals")
+    p.add_argument("--model", help="linear, mlp (default) or cnn (digits only)")
+    p.add_argument("--loss", help="cross_entropy (default), nll, multi_margin; binary: hinge, squared_hinge, focal, "
+                   "bce_with_logits, soft_margin; regression: mse, l1, huber, smooth_l1, log_cosh, rmse")
+    p.add_argument("--optimizer", help="adam (default), adamw, sgd, momentum, rmsprop or adagrad")
+    p.add_argument("--lr", type=float, help="learning rate (default 0.01)")
+    p.add_argument("--epochs", type=int, help="passes over the training set (default 30)")
+    p.add_argument("--batch-size", type=int, dest="batch_size", help="samples per step (default 64)")
+    p.add_argument("--hidden", type=int, help="hidden units of the mlp (default 64)")
+    p.add_argument("--seed", type=int, help="the same seed gives bit-identical results (default 0)")
+    p.add_argument("--out", help="output folder (default runs/DATASET-MODEL)")
+    p.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its checkpoint.safetensors")
+    p.add_argument("--grad-flow", dest="grad_flow", action="store_true", default=None,
+                   help="record per-layer gradient norms and plot them (grad_flow.png)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=train)
     p = commands.add_parser("losses", help="list the losses, explain one, or plot losses and their gradients")
     p.add_argument("names", nargs="?", help="comma-separated loss names, e.g. mse,l1,huber")
     p.add_argument("--plot", metavar="PNG", help="draw the losses and their gradients into this image")

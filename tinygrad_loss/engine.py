@@ -176,6 +176,9 @@ class Function:
     #: How the op is drawn and stepped through: its forward formula and local derivative.
     formula = ""
     derivative = ""
+    #: Binary ops set this: an integer operand takes the float operand's dtype (PyTorch's rule;
+    #: numpy would turn float32 with int64 into float64).
+    promotes_dtypes = False
 
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved = arrays
@@ -223,8 +226,12 @@ class Function:
             if isinstance(a, Tensor):
                 arrays.append(a.data)
                 needs_grad = needs_grad or a.requires_grad
+            elif isinstance(a, np.generic):  # np.float64(2) must not turn float32 into float64
+                arrays.append(a.item())
             else:
                 arrays.append(a)
+        if cls.promotes_dtypes:
+            _promote_integers(arrays)
         try:
             data = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, TypeError, IndexError) as error:
@@ -238,6 +245,16 @@ class Function:
             ctx.inputs = args
             return Tensor._make(data, True, ctx)
         return Tensor._make(data, False, None)
+
+
+def _promote_integers(arrays: list) -> None:
+    """Cast integer/bool arrays to the dtype of a float array among ``arrays``, in place."""
+    floats = [a.dtype for a in arrays if type(a) is np.ndarray and a.dtype.kind == "f"]
+    if floats:
+        target = np.result_type(*floats)
+        for i, a in enumerate(arrays):
+            if type(a) is np.ndarray and a.dtype.kind in "iub":
+                arrays[i] = a.astype(target)
 
 
 def _as_output_array(ctx: Function, data: Any) -> np.ndarray:

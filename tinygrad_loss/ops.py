@@ -24,7 +24,8 @@ SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
 def _is_array(x: object) -> bool:
-    return isinstance(x, np.ndarray)
+    """numpy data (an array, or the scalar numpy returns for 0-d results) rather than a Tensor."""
+    return isinstance(x, (np.ndarray, np.generic))
 
 
 def _reduced_shape(shape: tuple, axis: int | tuple | None) -> tuple:
@@ -44,6 +45,7 @@ def _drop_reduced(kept: np.ndarray, axis: int | tuple | None) -> np.ndarray:
 
 
 class Add(Function):
+    promotes_dtypes = True
     formula = "out = a + b"
     derivative = "d/da = 1, d/db = 1"
 
@@ -57,6 +59,7 @@ class Add(Function):
 
 
 class Sub(Function):
+    promotes_dtypes = True
     formula = "out = a - b"
     derivative = "d/da = 1, d/db = -1"
 
@@ -70,6 +73,7 @@ class Sub(Function):
 
 
 class Mul(Function):
+    promotes_dtypes = True
     formula = "out = a * b"
     derivative = "d/da = b, d/db = a"
 
@@ -85,6 +89,7 @@ class Mul(Function):
 
 
 class Div(Function):
+    promotes_dtypes = True
     formula = "out = a / b"
     derivative = "d/da = 1/b, d/db = -a/b² = -out/b"
 
@@ -102,6 +107,7 @@ class Div(Function):
 
 
 class Pow(Function):
+    promotes_dtypes = True
     formula = "out = a ** b"
     derivative = "d/da = b·a^(b-1), d/db = out·ln(a)"
 
@@ -116,19 +122,20 @@ class Pow(Function):
         a, b, out = ctx.saved_tensors
         needs_a, needs_b = ctx.needs_input_grad
         grad_a = grad_b = None
-        if needs_a:
-            # b·a^(b-1) with the b = 0 case set to 0, as PyTorch does (0·0^-1 would be NaN)
-            grad_a = np.where(b == 0, 0.0, grad * b * a ** (b - 1))
-        if needs_b:
-            # a = 0 and b >= 0: the limit of out·ln(a) is 0, not NaN
-            with np.errstate(divide="ignore", invalid="ignore"):
-                grad_b = np.where((a == 0) & (b >= 0), 0.0, grad * out * np.log(a))
+        with np.errstate(divide="ignore", invalid="ignore"):  # np.where computes both branches
+            if needs_a:
+                # b·a^(b-1) with the b = 0 case set to 0, as PyTorch does (0·0^-1 would be NaN)
+                grad_a = np.where(b == 0, 0.0, grad * b * a ** (b - 1))
+            if needs_b:
+                # a = 0 and b >= 0: the limit of out·ln(a) is 0, not NaN
+                grad_b = np.where(np.logical_and(a == 0, b >= 0), 0.0, grad * out * np.log(a))
         return grad_a, grad_b
 
 
 class Maximum(Function):
     """Elementwise maximum. Where a == b the gradient is split half and half (as PyTorch)."""
 
+    promotes_dtypes = True
     formula = "out = max(a, b)"
     derivative = "d/da = 1 where a > b, 1/2 where a = b, else 0 (d/db: the rest)"
     pick, wins = np.maximum, np.greater
@@ -153,6 +160,7 @@ class Minimum(Maximum):
 
 
 class Where(Function):
+    promotes_dtypes = True
     formula = "out = a where cond else b"
     derivative = "d/da = cond, d/db = not cond"
 
@@ -762,6 +770,7 @@ class Stack(Function):
 
 
 class MatMul(Function):
+    promotes_dtypes = True
     formula = "out = a @ b"
     derivative = "d/da = grad @ bᵀ, d/db = aᵀ @ grad"
 

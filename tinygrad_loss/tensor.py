@@ -230,8 +230,9 @@ class Tensor:
         engine.run_backward([self], [root_grad], retain, create_graph)
 
     def detach(self) -> Tensor:
-        """The same data, cut off from the graph."""
-        return Tensor._make(self.data, False, None)
+        """The same data (shared, not copied), cut off from the graph."""
+        # a new view, not the same array object: create_graph maps saved arrays to tensors by identity
+        return Tensor._make(self.data.view(), False, None)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and not is_floating(self.dtype):
