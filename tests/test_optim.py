@@ -570,7 +570,7 @@ def test_bad_params_raise_type_errors():
         optim.SGD([{"params": {t}}], lr=0.1)
     with pytest.raises(TypeError, match="dtype int64"):
         optim.SGD([tl.tensor([1, 2])], lr=0.1)
-    with pytest.raises(TypeError, match="not an? .*optimizer|expected a tinygrad_loss.optim optimizer"):
+    with pytest.raises(TypeError, match="expected a tinygrad_loss.optim optimizer"):
         lr_scheduler.StepLR(object(), step_size=1)
     opt = optim.SGD([t], lr=0.1)
     with pytest.raises(ValueError, match="more than one parameter group"):

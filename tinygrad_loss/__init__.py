@@ -9,7 +9,7 @@ functions do and which gradients they send back.
     Tensor([2., 4., 6.])
 """
 
-from . import autograd, data, dtypes, errors, nn
+from . import autograd, data, dtypes, errors, nn, optim
 from .dtypes import (bool_, device, double, float16, float32, float64, half, int8, int16, int32,
                      int64, long, short, uint8)
 from .engine import detect_anomaly, enable_grad, is_grad_enabled, keep_grads, no_grad
@@ -28,7 +28,7 @@ Function = autograd.Function
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "Variable", "tensor", "as_tensor", "Function", "autograd", "dtypes", "errors", "data", "nn",
+    "Tensor", "Variable", "tensor", "as_tensor", "Function", "autograd", "dtypes", "errors", "data", "nn", "optim",
     "save", "load",
     "no_grad", "enable_grad", "keep_grads", "detect_anomaly", "is_grad_enabled",
     "cat", "concat", "concatenate", "stack", "where", "maximum", "minimum", "matmul",

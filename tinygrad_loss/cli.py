@@ -67,7 +67,7 @@ def train(args: argparse.Namespace) -> int:
     try:
         run_training(TrainConfig(**options), resume=args.resume, progress_bar=not args.quiet)
     except (ValueError, FileNotFoundError, KeyError) as error:
-        print(f"tinygrad-loss train: {error.args[0] if error.args else error}", file=sys.stderr)
+        print(f"tinygrad-loss train: {error}", file=sys.stderr)
         return 2
     return 0
 

@@ -16,7 +16,7 @@ rule still lives only in ``engine.py``. What you see is exactly what ``backward(
       incoming  grad_output = 1
       local     d/da = b = -6, d/db = a = -6
       sent      h ← -6,  h ← -6
-      running   h.grad so far = -6 + -6 = -12
+      running   h.grad so far = -6 + (-6) = -12
     step 2: Mul  (h = x * w)
       incoming  grad_output = -12
       local     d/da = b = -3, d/db = a = 2
@@ -43,7 +43,7 @@ from .engine import Function
 from .errors import GraphError
 from .tensor import Tensor, _root_gradient
 
-__all__ = ["BackwardStep", "Accumulated", "step_backward", "break_on", "trace", "fmt", "fmt_number",
+__all__ = ["BackwardStep", "Accumulated", "step_backward", "break_on", "trace", "fmt", "fmt_number", "sum_text",
            "label_of", "input_names", "backward_order"]
 
 #: Arrays with at most this many elements are printed in full; larger ones are summarised.
@@ -81,6 +81,12 @@ def fmt(value: Any, small: int = SMALL) -> str:
         return np.array2string(array.astype(np.float64) if array.dtype.kind == "b" else array, separator=", ",
                                formatter={"all": fmt_number}, max_line_width=10_000)
     return f"{_shape(array.shape)} {summary(array)}"
+
+
+def sum_text(parts: list) -> str:
+    """"2 + (-3) + 1.5": contributions to one gradient, negative ones after the first bracketed."""
+    texts = [fmt(p) for p in parts]
+    return " + ".join(t if i == 0 or not t.startswith("-") else f"({t})" for i, t in enumerate(texts))
 
 
 def summary(array: Any) -> str:
@@ -301,7 +307,7 @@ class Accumulated:
         if len(self.contributions) == 1:
             return fmt(self.contributions[0])
         if all(np.size(c) <= SMALL for c in self.contributions):
-            return " + ".join(fmt(c) for c in self.contributions) + " = " + fmt(self.total)
+            return sum_text(self.contributions) + " = " + fmt(self.total)
         return f"{len(self.contributions)} contributions, sum: {fmt(self.total)}"
 
 
@@ -348,8 +354,8 @@ class BackwardStep:
             lines.append(f"  note      {self.note}")
         shown: set[int] = set()
         for label, acc in zip(self.input_labels, self.running):
-            if acc is not None and len(acc.contributions) > 1 and id(acc) not in shown:
-                shown.add(id(acc))
+            if acc is not None and len(acc.contributions) > 1 and id(acc.tensor) not in shown:
+                shown.add(id(acc.tensor))
                 lines.append(f"  running   {label}.grad so far = {acc.text()}")
         return "\n".join(lines)
 
@@ -408,7 +414,7 @@ def step_backward(root: Tensor, gradient: Any = None, retain_graph: bool = False
             sent.append(g)
             acc = received.setdefault(id(p), Accumulated(p))
             acc.contributions.append(g)
-            running.append(acc)
+            running.append(Accumulated(p, list(acc.contributions)))  # a snapshot: later steps add more
         local, values = _local_text(ctx, node)
         index = position[id(node)]
         yield BackwardStep(

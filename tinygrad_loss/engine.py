@@ -474,6 +474,8 @@ def _as_grad_tensor(g: Any, owned: bool, create_graph: bool) -> Any:
     """A gradient as a Tensor the user may keep and mutate: copied unless the engine made it."""
     if isinstance(g, tensor.Tensor):
         return g
+    if type(g) is not np.ndarray:  # numpy hands back scalars for 0-d results
+        return tensor.Tensor._make(np.array(g), False, None)
     return tensor.Tensor._make(g if owned or create_graph else g.copy(), False, None)
 
 
@@ -483,9 +485,10 @@ def _keep_grad(t: Any, g: Any, owned: bool, create_graph: bool) -> None:
     if t._grad is None:
         t._grad = _as_grad_tensor(g, owned, create_graph)
         return
-    warn_once("accumulate", "backward() added to a .grad that already held a gradient: gradients "
-              "accumulate across backward calls. Reset them between steps with "
-              "optimizer.zero_grad() or `p.grad = None` unless you meant to sum them.")
+    if t._grad.data.any():  # a zeroed .grad (zero_grad(set_to_none=False)) is no trap
+        warn_once("accumulate", "backward() added to a .grad that already held a gradient: gradients "
+                  "accumulate across backward calls. Reset them between steps with "
+                  "optimizer.zero_grad() or `p.grad = None` unless you meant to sum them.")
     if create_graph or t._grad.requires_grad or isinstance(g, tensor.Tensor):
         t._grad = t._grad + g
     else:

@@ -14,7 +14,7 @@ from .engine import Function
 from .ops import _is_array, _sigmoid
 
 BCE_LOG_CLAMP = -100.0  # PyTorch clamps BCE's logs at -100 so that p = 0 or 1 stays finite
-BCE_EPS = 1e-12  # ... and its backward divides by max(p(1 - p), 1e-12)
+BCE_EPS = float(np.float32(1e-12))  # ... and its backward divides by max(p(1 - p), 1e-12 as a float32)
 
 
 def _log_sigmoid(x):

@@ -600,6 +600,8 @@ class Tensor:
         if self.ndim == 0:
             return self.reshape(1)
         start, end = start % self.ndim, end % self.ndim
+        if start > end:
+            raise ShapeError(f"flatten: start dim {start} comes after end dim {end} (shape {self.shape})")
         return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1:])
 
     def squeeze(self, dim: int | tuple | None = None) -> Tensor:

@@ -96,10 +96,14 @@ def _float_tensor(x: Any, name: str, where_: str) -> Tensor:
     return t
 
 
-def _pair(input: Any, target: Any, where_: str) -> tuple[Tensor, Tensor]:
-    """input and a float target whose shape broadcasts to input's (as PyTorch allows)."""
+def _pair(input: Any, target: Any, where_: str, float_target: bool = False) -> tuple[Tensor, Tensor]:
+    """input and a target whose shape broadcasts to input's (as PyTorch allows); with
+    ``float_target`` the target must already be floating point (probabilities, not labels)."""
     x = _float_tensor(input, "input", where_)
-    y = as_tensor(target, x.dtype) if not isinstance(target, Tensor) or target.dtype.kind != "f" else target
+    if float_target:
+        y = _float_tensor(target, "target", where_)
+    else:
+        y = as_tensor(target, x.dtype) if not isinstance(target, Tensor) or target.dtype.kind != "f" else target
     try:
         shape = np.broadcast_shapes(x.shape, y.shape)
     except ValueError:
@@ -321,12 +325,14 @@ def gaussian_nll_loss(input: Any, target: Any, var: Any, full: bool = False, eps
     """
     _check_reduction(reduction, "gaussian_nll_loss")
     x, y = _pair(input, target, "gaussian_nll_loss")
-    v = _float_tensor(var, "var", "gaussian_nll_loss")
-    if v.shape != x.shape:
-        if v.shape == x.shape[:-1] or (v.shape == x.shape[:-1] + (1,)):
+    v = as_tensor(var, x.dtype) if isinstance(var, (int, float)) else _float_tensor(var, "var", "gaussian_nll_loss")
+    if v.shape != x.shape and v.ndim:
+        if v.shape == x.shape[:-1]:
             v = v.reshape(x.shape[:-1] + (1,))  # one variance shared by the last axis
-        else:
-            raise ShapeError(f"gaussian_nll_loss: var shape {v.shape} does not fit input shape {x.shape}")
+        elif v.ndim != x.ndim or sum(a != b for a, b in zip(v.shape, x.shape)) != 1 or any(
+                a != b and a != 1 for a, b in zip(v.shape, x.shape)):
+            raise ShapeError(f"gaussian_nll_loss: var shape {v.shape} does not fit input shape {x.shape}; give one "
+                             "variance per element, or a size-1 axis where one variance is shared")
     if (v.data < 0).any():
         raise ValueError("gaussian_nll_loss: var has negative entries")
     v = v + Tensor._make(np.maximum(v.data, eps) - v.data, False, None)  # clamp the value, not the gradient
@@ -368,6 +374,8 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int
     weight_array = _class_weight(weight, classes, "cross_entropy")
     target_dtype = target.dtype if isinstance(target, Tensor) else np.asarray(target).dtype
     if target_dtype.kind == "f":
+        if ignore_index != -100:
+            raise ValueError("cross_entropy: ignore_index only applies to class-index targets, not probabilities")
         return _cross_entropy_probabilities(x, as_tensor(target), weight_array, reduction, label_smoothing)
     rows, loss_shape = _classes_last(x, np.shape(target.data if isinstance(target, Tensor) else target),
                                      "cross_entropy")
@@ -440,21 +448,22 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction:
         0.223144
     """
     _check_reduction(reduction, "binary_cross_entropy")
-    p, y = _pair(input, target, "binary_cross_entropy")
+    p, y = _pair(input, target, "binary_cross_entropy", float_target=True)
     if ((p.data < 0) | (p.data > 1)).any():
         raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1]; "
                          "for raw scores use binary_cross_entropy_with_logits")
-    w = 1.0 if weight is None else _broadcast_weight(weight, p.shape, "binary_cross_entropy")
+    w = 1.0 if weight is None else _broadcast_weight(weight, p, "binary_cross_entropy")
     return _reduce(loss_ops.BinaryCrossEntropy.apply(p, y, w), reduction)
 
 
-def _broadcast_weight(weight: Any, shape: tuple, where_: str) -> Any:
-    w = weight if isinstance(weight, Tensor) else np.asarray(weight)
+def _broadcast_weight(weight: Any, like: Tensor, where_: str) -> Any:
+    """A weight that broadcasts to ``like``'s shape, as a Tensor or an array of ``like``'s dtype."""
+    w = weight if isinstance(weight, Tensor) else np.asarray(weight, dtype=like.dtype)
     try:
-        if np.broadcast_shapes(np.shape(w.data if isinstance(w, Tensor) else w), shape) != shape:
+        if np.broadcast_shapes(w.shape, like.shape) != like.shape:
             raise ValueError
     except ValueError:
-        raise ShapeError(f"{where_}: weight of shape {np.shape(w)} does not broadcast to input shape {shape}") from None
+        raise ShapeError(f"{where_}: weight of shape {w.shape} does not broadcast to input shape {like.shape}") from None
     return w
 
 
@@ -476,15 +485,15 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None
         0.693147
     """
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
-    x, y = _pair(input, target, "binary_cross_entropy_with_logits")
+    x, y = _pair(input, target, "binary_cross_entropy_with_logits", float_target=True)
     softplus_neg_x = -logsigmoid(x)
     if pos_weight is None:
         loss = (1 - y) * x + softplus_neg_x
     else:
-        pw = _broadcast_weight(pos_weight, x.shape, "binary_cross_entropy_with_logits")
+        pw = _broadcast_weight(pos_weight, x, "binary_cross_entropy_with_logits")
         loss = (1 - y) * x + (1 + (pw - 1) * y) * softplus_neg_x
     if weight is not None:
-        loss = loss * _broadcast_weight(weight, x.shape, "binary_cross_entropy_with_logits")
+        loss = loss * _broadcast_weight(weight, x, "binary_cross_entropy_with_logits")
     return _reduce(loss, reduction)
 
 
@@ -503,7 +512,7 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
     """
     if reduction not in _REDUCTIONS + ("batchmean",):
         raise ValueError(f"kl_div: reduction must be one of {_REDUCTIONS + ('batchmean',)}, got {reduction!r}")
-    x, y = _pair(input, target, "kl_div")
+    x, y = _pair(input, target, "kl_div", float_target=True)
     if log_target:
         loss = y.exp() * (y - x)
     else:
@@ -640,7 +649,7 @@ def multilabel_soft_margin_loss(input: Any, target: Any, weight: Any = None, red
     x, y = _pair(input, target, "multilabel_soft_margin_loss")
     loss = -(y * logsigmoid(x) + (1 - y) * logsigmoid(-x))
     if weight is not None:
-        loss = loss * _broadcast_weight(weight, x.shape, "multilabel_soft_margin_loss")
+        loss = loss * _broadcast_weight(weight, x, "multilabel_soft_margin_loss")
     loss = loss.sum(-1) / x.shape[-1]
     return _reduce(loss, reduction)
 

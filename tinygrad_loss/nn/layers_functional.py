@@ -42,6 +42,17 @@ def _padded(x: Tensor, padding: tuple[int, int], value: float = 0.0) -> Tensor:
     return x.pad(((0, 0), (0, 0), (ph, ph), (pw, pw)), value)
 
 
+def _pool_args(kernel_size: Any, stride: Any, padding: Any, where: str) -> tuple[tuple, tuple, tuple]:
+    kernel = _pair(kernel_size, "kernel_size", where)
+    stride = kernel if stride is None else _pair(stride, "stride", where)
+    padding = _pair(padding, "padding", where)
+    if min(kernel) <= 0 or min(stride) <= 0:
+        raise ValueError(f"{where}: kernel_size and stride must be positive, got {kernel} and {stride}")
+    if min(padding) < 0 or padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"{where}: padding must be between 0 and half the kernel size {kernel}, got {padding}")
+    return kernel, stride, padding
+
+
 def _windows(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, where: str, pad_value: float = 0.0) -> Tensor:
     x = _padded(_image(x, where), padding, pad_value)
     if x.shape[2] < kernel[0] or x.shape[3] < kernel[1]:
@@ -68,18 +79,16 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | 
 def max_pool2d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None,
                padding: int | tuple = 0) -> Tensor:
     """Largest value in each window (the gradient goes to that one position)."""
-    kernel = _pair(kernel_size, "kernel_size", "max_pool2d")
-    stride = kernel if stride is None else _pair(stride, "stride", "max_pool2d")
-    patches = _windows(x, kernel, stride, _pair(padding, "padding", "max_pool2d"), "max_pool2d", -np.inf)
+    kernel, stride, padding = _pool_args(kernel_size, stride, padding, "max_pool2d")
+    patches = _windows(x, kernel, stride, padding, "max_pool2d", -np.inf)
     return ops.MaxPick.apply(patches.reshape(patches.shape[:4] + (-1,)))
 
 
 def avg_pool2d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None,
                padding: int | tuple = 0) -> Tensor:
     """Mean of each window (zero padding counts, as PyTorch's count_include_pad=True)."""
-    kernel = _pair(kernel_size, "kernel_size", "avg_pool2d")
-    stride = kernel if stride is None else _pair(stride, "stride", "avg_pool2d")
-    return _windows(x, kernel, stride, _pair(padding, "padding", "avg_pool2d"), "avg_pool2d").mean(axis=(4, 5))
+    kernel, stride, padding = _pool_args(kernel_size, stride, padding, "avg_pool2d")
+    return _windows(x, kernel, stride, padding, "avg_pool2d").mean(axis=(4, 5))
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:

@@ -50,6 +50,11 @@ class Module:
             self._modules[name] = value
         object.__setattr__(self, name, value)
 
+    def __delattr__(self, name: str) -> None:
+        for registry in (self._parameters, self._modules, self._buffers):
+            registry.pop(name, None)
+        object.__delattr__(self, name)
+
     def register_buffer(self, name: str, tensor: Tensor | None) -> None:
         """A tensor that is part of the state (saved, loaded) but not learned, e.g. running means."""
         object.__setattr__(self, name, tensor)
@@ -114,12 +119,14 @@ class Module:
     # ---------------------------------------------------------------- state
 
     def state_dict(self) -> OrderedDict[str, Tensor]:
-        """Parameters and buffers by dotted name (detached; the arrays are shared, not copied)."""
+        """Parameters and buffers by dotted name, module by module as PyTorch orders them
+        (detached; the arrays are shared, not copied)."""
         state: OrderedDict[str, Tensor] = OrderedDict()
-        for name, p in self.named_parameters():
-            state[name] = p.detach()
-        for name, b in self.named_buffers():
-            state[name] = b.detach()
+        for module_name, module in self.named_modules():
+            prefix = f"{module_name}." if module_name else ""
+            for name, value in (*module._parameters.items(), *module._buffers.items()):
+                if value is not None and prefix + name not in state:
+                    state[prefix + name] = value.detach()
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> tuple[list, list]:

@@ -17,6 +17,7 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
         return Tensor(0.0)
+    dtype = np.result_type(*(g.dtype for g in grads))
     if norm_type == math.inf:
         total = max(float(np.abs(g.data).max()) for g in grads)
     else:
@@ -25,4 +26,4 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
     if scale < 1:
         for g in grads:
             g.data *= scale
-    return Tensor(total)
+    return Tensor(np.array(total, dtype=dtype))
