@@ -32,9 +32,10 @@ import math
 import pdb
 import re
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ from .engine import Function
 from .errors import GraphError
 from .tensor import Tensor, _root_gradient
 
-__all__ = ["BackwardStep", "Accumulated", "step_backward", "break_on", "trace", "fmt", "fmt_number", "sum_text",
+__all__ = ["BackwardStep", "Accumulated", "step_backward", "break_on", "trace", "fmt", "fmt_number", "sum_text", "sent_text",
            "label_of", "input_names", "backward_order"]
 
 #: Arrays with at most this many elements are printed in full; larger ones are summarised.
@@ -87,6 +88,11 @@ def sum_text(parts: list) -> str:
     """"2 + (-3) + 1.5": contributions to one gradient, negative ones after the first bracketed."""
     texts = [fmt(p) for p in parts]
     return " + ".join(t if i == 0 or not t.startswith("-") else f"({t})" for i, t in enumerate(texts))
+
+
+def sent_text(labels: Any, grads: Any) -> str:
+    """"x ← -1.5,  w ← 1": what each input received (inputs that need no gradient left out)."""
+    return ",  ".join(f"{label} ← {fmt(g)}" for label, g in zip(labels, grads, strict=False) if g is not None)
 
 
 def summary(array: Any) -> str:
@@ -217,13 +223,13 @@ def _formula_rhs(ctx: Function, args: list[str]) -> str:
     rhs = formula.split("=", 1)[1].strip()
     if ";" in rhs or "," in rhs.replace(", ", ","):  # multi-part formulas read badly inline
         rhs = rhs.split(";")[0]
-    return _substitute(rhs, dict(zip(input_names(ctx), args)))
+    return _substitute(rhs, dict(zip(input_names(ctx), args, strict=False)))
 
 
 def formula_with_names(ctx: Function, out: str, args: list[str]) -> str:
     """The op's formula with the real names in it: "out = a * b" -> "h = x * w"."""
     formula = type(ctx).formula or f"out = {ctx.name.lower()}(...)"
-    values = dict(zip(input_names(ctx), args))
+    values = dict(zip(input_names(ctx), args, strict=False))
     values["out"] = out
     kwargs = getattr(ctx, "kwargs", None) or {}
     for key, value in kwargs.items():
@@ -273,10 +279,11 @@ def _local_text(ctx: Function, node: Tensor) -> tuple[str, tuple | None]:
         return text, values
     parts = text.split(", ")
     names = input_names(ctx)
-    if len(parts) == len(values) and all(p.startswith(f"d/d{n} ") for p, n in zip(parts, names)):
+    if len(parts) == len(values) and all(p.startswith(f"d/d{n} ") for p, n in zip(parts, names, strict=False)):
         constant = re.compile(r".* = -?\d+(\.\d+)?$")  # "d/da = 1" needs no "= 1" after it
-        return ", ".join(p if constant.match(p) else f"{p} = {fmt(v)}" for p, v in zip(parts, values)), values
-    here = ", ".join(f"d/d{n} = {fmt(v)}" for n, v in zip(names, values))
+        pairs = zip(parts, values, strict=True)
+        return ", ".join(p if constant.match(p) else f"{p} = {fmt(v)}" for p, v in pairs), values
+    here = ", ".join(f"d/d{n} = {fmt(v)}" for n, v in zip(names, values, strict=False))
     return f"{text}  (here: {here})", values
 
 
@@ -348,12 +355,12 @@ class BackwardStep:
         lines = [f"step {self.index}: {self.op}  ({self.formula})",
                  f"  incoming  grad_output = {fmt(self.grad_output)}",
                  f"  local     {self.local}"]
-        sent = [f"{label} ← {fmt(g)}" for label, g in zip(self.input_labels, self.grad_inputs) if g is not None]
-        lines.append("  sent      " + (",  ".join(sent) if sent else "nothing (no input needs a gradient)"))
+        sent = sent_text(self.input_labels, self.grad_inputs) or "nothing (no input needs a gradient)"
+        lines.append(f"  sent      {sent}")
         if self.note:
             lines.append(f"  note      {self.note}")
         shown: set[int] = set()
-        for label, acc in zip(self.input_labels, self.running):
+        for label, acc in zip(self.input_labels, self.running, strict=False):
             if acc is not None and len(acc.contributions) > 1 and id(acc.tensor) not in shown:
                 shown.add(id(acc.tensor))
                 lines.append(f"  running   {label}.grad so far = {acc.text()}")
@@ -400,7 +407,7 @@ def step_backward(root: Tensor, gradient: Any = None, retain_graph: bool = False
         ctx = node.grad_fn
         labels = tuple(label_of(p) for p in ctx.inputs)
         sent, notes, running = [], [], []
-        for p, g, label in zip(ctx.inputs, raw, labels):
+        for p, g, label in zip(ctx.inputs, raw, labels, strict=False):
             if g is None or not isinstance(p, Tensor) or not p.requires_grad:
                 sent.append(None)
                 running.append(None)
@@ -480,12 +487,12 @@ def break_on(op_name: str, stdin: IO[str] | None = None, stdout: IO[str] | None 
     saved = [(cls, cls.__dict__["backward"]) for cls in classes]
     for cls, original in saved:
         function = original.__func__ if isinstance(original, staticmethod) else original
-        setattr(cls, "backward", staticmethod(make_wrapper(function)))
+        cls.backward = staticmethod(make_wrapper(function))
     try:
         yield
     finally:
         for cls, original in saved:
-            setattr(cls, "backward", original)
+            cls.backward = original
 
 
 def _stop_in_backward(ctx: Function, grad_output: Any, backward: Callable, stdin: IO[str] | None,
@@ -517,11 +524,11 @@ def trace(root: Tensor, gradient: Any = None, file: IO[str] | None = None) -> st
     rows = [("step", "op", "output shape", "‖grad_output‖", "‖grad sent to each input‖")]
     with _grads_put_back(root):
         for step in step_backward(root, gradient, retain_graph=True):
-            sent = ", ".join(f"{label}: {fmt_number(norm(g))}" for label, g in zip(step.input_labels, step.grad_inputs)
-                             if g is not None) or "-"
+            pairs = zip(step.input_labels, step.grad_inputs, strict=False)
+            sent = ", ".join(f"{label}: {fmt_number(norm(g))}" for label, g in pairs if g is not None) or "-"
             rows.append((str(step.index), step.op, _shape(step.node.shape), fmt_number(norm(step.grad_output)), sent))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4] for r in rows]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=False)) + "  " + r[4] for r in rows]
     lines.insert(1, "-" * len(lines[0]))
     text = "\n".join(line.rstrip() for line in lines)
     print(text, file=file or sys.stdout)
@@ -538,5 +545,5 @@ def _grads_put_back(root: Tensor) -> Iterator[None]:
     try:
         yield
     finally:
-        for t, g in zip(tensors, before):
+        for t, g in zip(tensors, before, strict=False):
             t._grad = g

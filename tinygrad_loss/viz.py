@@ -31,10 +31,11 @@ import json
 import math
 import shutil
 import weakref
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import graphviz
 import numpy as np
@@ -319,7 +320,7 @@ def _interpolate(colours: Sequence[str], level: float) -> str:
     i = min(int(position), len(colours) - 2)
     frac = position - i
     a, b = (tuple(int(c[k:k + 2], 16) for k in (1, 3, 5)) for c in (colours[i], colours[i + 1]))
-    return "#" + "".join(f"{round(x + (y - x) * frac):02x}" for x, y in zip(a, b))
+    return "#" + "".join(f"{round(x + (y - x) * frac):02x}" for x, y in zip(a, b, strict=False))
 
 
 def _text_colour(background: str) -> str:
@@ -482,17 +483,21 @@ def _build(model: _Model, frame: _Frame, scale: _Scale | None, show_data: bool, 
         if node not in sizes:
             return {}
         width, height = sizes[node]
-        return {"width": f"{width:.3f}", "height": f"{height:.3f}", "fixedsize": "shape"}
+        return {"width": f"{width:.3f}", "height": f"{height:.3f}", "fixedsize": "true"}
 
     kinds = set()
     drawn = [t for t in model.tensors if id(t) not in model.hidden]
+    receiving = set()  # the tensors the highlighted op just sent a gradient to
+    if frame.highlight is not None:
+        receiving = {id(frame.highlight.grad_fn.inputs[slot]) for _, slot in frame.sent}
     for t in drawn:
         kind = model.kind(t)
         kinds.add(kind)
         node = model.node_id[id(t)]
         label = _tensor_label(model, t, show_data, frame.grads.get(id(t)), scale or _Scale([]), frame.unknown_grad)
+        got = {"color": COLOURS["highlight_edge"], "penwidth": "2.5"} if id(t) in receiving else {}
         g.node(node, label=label, shape="box", style="rounded,filled", fillcolor=COLOURS[kind], margin="0.06,0.03",
-               tooltip=f"{model.label(t)}: shape {t.shape}, dtype {t.dtype}", **fixed(node))
+               tooltip=f"{model.label(t)}: shape {t.shape}, dtype {t.dtype}", **got, **fixed(node))
     for box in model.boxes:
         active = frame.highlight is not None and id(frame.highlight) in box.members
         steps = box.steps
@@ -533,27 +538,22 @@ def _build(model: _Model, frame: _Frame, scale: _Scale | None, show_data: bool, 
                 box_edges.add(key)
                 sent = frame.sent.get((id(t), slot)) if active else None
                 g.edge(*key, **_sent_attrs(sent, active and p.requires_grad))
-    legend_scale = scale if frame.grads or frame.unknown_grad else None
     with g.subgraph(name="cluster_legend") as legend:
         legend.attr(label="", style="rounded", color="#bbbbbb", margin="6")
-        legend.node("legend", label=_legend(legend_scale, kinds, any(t.grad_fn is not None for t in drawn),
-                                            bool(model.boxes)), shape="plain", **fixed("legend"))
+        legend.node("legend", label=_legend(scale, kinds, any(t.grad_fn is not None for t in drawn),
+                                            bool(model.boxes)), shape="plain")
     if frame.caption:  # "\l" ends a left-aligned line in graphviz
         text = frame.caption.replace("\\", "\\\\").replace("\n", "\\l") + "\\l"
-        g.attr(label=text, labelloc="b", labeljust="l", fontsize="12")
+        g.graph_attr.update(label=text, labelloc="b", labeljust="l", fontsize="12")
     g.caption = frame.caption  # type: ignore[attr-defined]
     return g
 
 
 def _sent_attrs(sent: Any, active: bool) -> dict:
+    """An input edge of the op being processed: red, the way its gradients go back."""
     if not active:
         return {}
-    attrs = {"color": COLOURS["highlight_edge"], "penwidth": "2.5"}
-    if sent is not None:
-        text = fmt(sent) if np.size(sent) <= 4 else f"|g| {fmt_number(norm(sent))}"
-        attrs.update(taillabel=f"← {text}", labelfontcolor=COLOURS["highlight_edge"], labelfontsize="10",
-                     labeldistance="3", labelangle="-25")
-    return attrs
+    return {"color": COLOURS["highlight_edge"], "penwidth": "2.5"}
 
 
 def _input_edges(g: graphviz.Digraph, model: _Model, t: Tensor, op: str, frame: _Frame) -> None:
@@ -658,7 +658,7 @@ def backward_frames(root: Tensor, gradient: Any = None, **draw_kwargs: Any) -> l
     frames_data = [_Frame({}, caption=_first_caption(model, total))]
     for step in steps:
         sent = {}
-        for slot, (p, g) in enumerate(zip(step.inputs, step.grad_inputs)):
+        for slot, (p, g) in enumerate(zip(step.inputs, step.grad_inputs, strict=False)):
             if isinstance(p, Tensor):
                 done_uses[id(p)] = done_uses.get(id(p), 0) + 1
             if g is not None:
@@ -686,7 +686,7 @@ def _node_sizes(model: _Model, frames: list, scale: _Scale, show_data: bool, bac
     for frame in frames:
         layout = json.loads(_build(model, frame, scale, show_data, backward_order, direction).pipe(format="json0"))
         for obj in layout.get("objects", []):
-            if "width" in obj and "_gvid" in obj and not obj["name"].startswith("cluster"):
+            if "width" in obj and obj["name"] != "legend":
                 w, h = float(obj["width"]), float(obj["height"])
                 old = sizes.get(obj["name"], (0.0, 0.0))
                 sizes[obj["name"]] = (max(w, old[0]), max(h, old[1]))
@@ -702,7 +702,7 @@ def _step_caption(model: _Model, step: debug.BackwardStep, total: int) -> str:
     labels = [model.label(p) if isinstance(p, Tensor) else debug.label_of(p) for p in step.inputs]
     out = model.label(step.node) if (id(step.node) in model.names or step.node.name) else "out"
     formula = debug.formula_with_names(step.node.grad_fn, out, labels)
-    sent = ",  ".join(f"{label} ← {fmt(g)}" for label, g in zip(labels, step.grad_inputs) if g is not None)
+    sent = debug.sent_text(labels, step.grad_inputs)
     lines = [f"Step {step.index} of {total}: {step.op}   ({formula})",
              f"incoming gradient: {fmt(step.grad_output)}",
              f"local derivative: {step.local}",
@@ -710,7 +710,7 @@ def _step_caption(model: _Model, step: debug.BackwardStep, total: int) -> str:
     if step.note:
         lines.append(f"note: {step.note}")
     shown: set[int] = set()
-    for label, acc in zip(labels, step.running):
+    for label, acc in zip(labels, step.running, strict=False):
         if acc is not None and len(acc.contributions) > 1 and id(acc.tensor) not in shown:
             shown.add(id(acc.tensor))
             lines.append(f"{label} is used more than once: its gradient so far = {acc.text()}")
@@ -755,7 +755,8 @@ def save_animation(frames: Sequence[graphviz.Digraph], path: str | Path, seconds
 def _captionless(frame: graphviz.Digraph) -> graphviz.Digraph:
     """The frame without its caption label (pages and GIFs print the caption themselves)."""
     copy = frame.copy()
-    copy.graph_attr.pop("label", None)
+    for key in ("label", "labelloc", "labeljust", "fontsize"):
+        copy.graph_attr.pop(key, None)
     return copy
 
 
@@ -798,7 +799,7 @@ _PAGE = """<!DOCTYPE html>
 <body>
 <header>
   <h1>Backpropagation, step by step</h1>
-  <button id="first" title="first frame (Home)">⏮</button>
+  <button id="first" title="first frame (Home)">« first</button>
   <button id="prev" title="previous frame (←)">◀ prev</button>
   <span id="counter">1 / {{COUNT}}</span>
   <button id="next" title="next frame (→)">next ▶</button>
@@ -815,7 +816,9 @@ _PAGE = """<!DOCTYPE html>
     for (var i = 0; i < n; i++) { slides[i].hidden = (i + 1 !== current); }
     document.getElementById("counter").textContent = current + " / " + n;
     document.getElementById("caption").textContent = slides[current - 1].getAttribute("data-caption");
-    if (history.replaceState) { history.replaceState(null, "", location.pathname + location.search + "#frame=" + current); }
+    if (history.replaceState) {
+      history.replaceState(null, "", location.pathname + location.search + "#frame=" + current);
+    }
   }
   function play() {
     if (timer) { clearInterval(timer); timer = null; document.getElementById("play").textContent = "▶ play"; return; }
@@ -879,7 +882,7 @@ def _save_gif(frames: list, path: Path, seconds: float) -> None:
     width = int(max(width, widest + 24))
     height = max(p.height for p in pictures) + caption_height
     canvases = []
-    for picture, lines in zip(pictures, captions):
+    for picture, lines in zip(pictures, captions, strict=False):
         canvas = Image.new("RGB", (width, height), "white")
         canvas.paste(picture, ((width - picture.width) // 2, 0))
         draw = ImageDraw.Draw(canvas)
