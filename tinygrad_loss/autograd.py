@@ -51,7 +51,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     found = engine.run_backward(outputs, root_grads, retain, create_graph, inputs)
     results = []
     for i, t in enumerate(inputs):
-        g = found.get(id(t))
+        g = found.get(t)
         if g is None and not allow_unused:
             raise GraphError(f"grad: input {i} ({t.name or 'unnamed'}, shape {t.shape}) was not used to "
                              "compute the outputs; pass allow_unused=True to get None for it")

@@ -249,12 +249,13 @@ class Function:
 
 def _promote_integers(arrays: list) -> None:
     """Cast integer/bool arrays to the dtype of a float array among ``arrays``, in place."""
-    floats = [a.dtype for a in arrays if type(a) is np.ndarray and a.dtype.kind == "f"]
-    if floats:
-        target = np.result_type(*floats)
-        for i, a in enumerate(arrays):
-            if type(a) is np.ndarray and a.dtype.kind in "iub":
-                arrays[i] = a.astype(target)
+    kinds = "".join(a.dtype.kind if type(a) is np.ndarray else "-" for a in arrays)
+    if "f" not in kinds or not ("i" in kinds or "u" in kinds or "b" in kinds):
+        return
+    target = np.result_type(*(a for a in arrays if type(a) is np.ndarray and a.dtype.kind == "f"))
+    for i, kind in enumerate(kinds):
+        if kind in "iub":
+            arrays[i] = arrays[i].astype(target)
 
 
 def _as_output_array(ctx: Function, data: Any) -> np.ndarray:
@@ -318,14 +319,14 @@ def unbroadcast(grad: Any, shape: tuple, where: str = "") -> Any:
 def graph_nodes(roots: list) -> list:
     """Every tensor reachable from ``roots`` that requires grad, latest-created first."""
     Tensor = tensor.Tensor
-    seen: set[int] = set()
+    seen = set()  # tensors hash by identity (object.__hash__), so sets and dicts of them are safe
     stack = list(roots)
     nodes = []
     while stack:
         t = stack.pop()
-        if id(t) in seen:
+        if t in seen:
             continue
-        seen.add(id(t))
+        seen.add(t)
         nodes.append(t)
         if t.grad_fn is not None:
             for parent in t.grad_fn.inputs:
@@ -345,31 +346,30 @@ def backward_steps(roots: list, root_grads: list, retain_graph: bool = False, cr
     Yields ``(node, grad_output, grad_inputs)`` for each op node in the order backward runs
     (``grad_inputs`` aligned with ``node.grad_fn.inputs``; the debugger shows these).
     Leaves' ``.grad`` is updated, unless ``inputs`` is given (that is ``autograd.grad``): then
-    the gradients of ``inputs`` are put in ``found``, keyed by ``id(tensor)``.
+    the gradients of ``inputs`` are put in ``found``, keyed by tensor.
     """
     Tensor = tensor.Tensor
-    grads: dict[int, Any] = {}
-    owned: set[int] = set()  # gradients the engine allocated itself may be summed in place
+    grads: dict = {}  # tensor -> its gradient so far
+    owned: set = set()  # tensors whose gradient the engine allocated itself (summed in place)
     for root, g in zip(roots, root_grads):
         _accumulate(grads, owned, root, g, create_graph)
-    wanted = {id(t) for t in inputs} if inputs is not None else None
+    wanted = set(inputs) if inputs is not None else None
     keep_all = mode.keep_grads
     for node in graph_nodes(roots):
-        key = id(node)
-        g = grads.pop(key, None)
+        g = grads.pop(node, None)
         if g is None:
             continue  # reached, but every path to it returned None
         if node._hooks:
             g = _run_hooks(node, g, create_graph)
-        if wanted is not None and key in wanted and found is not None:
-            found[key] = g
+        if wanted is not None and node in wanted and found is not None:
+            found[node] = g
         ctx = node.grad_fn
         if ctx is None:  # a leaf: its gradient is complete
             if inputs is None:
-                _keep_grad(node, g, key in owned, create_graph)
+                _keep_grad(node, g, node in owned, create_graph)
             continue
         if keep_all or node._retains_grad:
-            _keep_grad(node, g, key in owned, create_graph)
+            _keep_grad(node, g, node in owned, create_graph)
         grad_inputs = _call_backward(ctx, node, g, create_graph)
         for parent, pg in zip(ctx.inputs, grad_inputs):
             if pg is None or not isinstance(parent, Tensor) or not parent.requires_grad:
@@ -379,19 +379,19 @@ def backward_steps(roots: list, root_grads: list, retain_graph: bool = False, cr
                 pg = unbroadcast(pg, data.shape, ctx.name)
             if pg.dtype != data.dtype:
                 pg = pg.astype(data.dtype)
-            if id(parent) in grads:
+            if parent in grads:
                 _accumulate(grads, owned, parent, pg, create_graph)
             else:
-                grads[id(parent)] = pg
+                grads[parent] = pg
         if not retain_graph:
             ctx.saved = _FREED
         yield node, g, grad_inputs
 
 
 def run_backward(roots: list, root_grads: list, retain_graph: bool = False,
-                 create_graph: bool = False, inputs: list | None = None) -> dict[int, Any]:
-    """Run every step of ``backward_steps``; return the gradients of ``inputs`` (by id)."""
-    found: dict[int, Any] = {}
+                 create_graph: bool = False, inputs: list | None = None) -> dict:
+    """Run every step of ``backward_steps``; return the gradients of ``inputs`` (tensor -> grad)."""
+    found: dict = {}
     # backward creates many short-lived objects but no reference cycles: pausing the cyclic
     # garbage collector spares it from rescanning the whole graph again and again
     collecting = gc.isenabled()
@@ -451,14 +451,13 @@ def _check_backward(ctx: Function, grads: tuple) -> None:
 
 
 def _accumulate(grads: dict, owned: set, t: Any, g: Any, create_graph: bool) -> None:
-    key = id(t)
-    if key not in grads:
-        grads[key] = g
-    elif key in owned and not create_graph:
-        grads[key] += g
+    if t not in grads:
+        grads[t] = g
+    elif t in owned and not create_graph:
+        grads[t] += g
     else:
-        grads[key] = grads[key] + g
-        owned.add(key)
+        grads[t] = grads[t] + g
+        owned.add(t)
 
 
 def _run_hooks(node: Any, g: Any, create_graph: bool) -> Any:
