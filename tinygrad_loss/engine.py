@@ -249,6 +249,15 @@ class Function:
 
 def _promote_integers(arrays: list) -> None:
     """Cast integer/bool arrays to the dtype of a float array among ``arrays``, in place."""
+    first = None
+    for a in arrays:
+        if type(a) is np.ndarray:
+            if first is None:
+                first = a.dtype
+            elif a.dtype is not first:
+                break
+    else:
+        return  # one dtype among the arrays (the usual case): nothing to promote
     kinds = "".join(a.dtype.kind if type(a) is np.ndarray else "-" for a in arrays)
     if "f" not in kinds or not ("i" in kinds or "u" in kinds or "b" in kinds):
         return
@@ -266,7 +275,7 @@ def _as_output_array(ctx: Function, data: Any) -> np.ndarray:
         return data.data
     array = np.asarray(data)
     saved = ctx.saved
-    if any(s is data for s in saved):
+    if saved and any(s is data for s in saved):
         ctx.saved = tuple(array if s is data else s for s in saved)
     return array
 

@@ -668,7 +668,11 @@ class Expand(Function):
 
 def expand(grad, shape):
     """``grad`` repeated along its size-1 axes up to ``shape``: the backward of a reduction."""
-    return np.full(shape, grad) if _is_array(grad) else Expand.apply(grad, shape=shape)
+    if not _is_array(grad):
+        return Expand.apply(grad, shape=shape)
+    out = np.empty(shape, dtype=grad.dtype)
+    out[...] = grad  # a fresh array (not a read-only broadcast view) that later steps may own
+    return out
 
 
 class Getitem(Function):

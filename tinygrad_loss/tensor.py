@@ -702,7 +702,9 @@ def _root_gradient(t: Tensor, gradient: Any, where: str) -> Any:
             raise GraphError(f"{where}: the tensor has shape {t.shape}; a gradient can be created "
                              "implicitly only for a one-element tensor. Pass one of the same shape, "
                              "or reduce first (loss.sum() or loss.mean()).")
-        return np.ones(t.data.shape, t.data.dtype)
+        one = np.empty(t.data.shape, t.data.dtype)
+        one.fill(1)
+        return one
     if isinstance(gradient, Tensor) and gradient.requires_grad:
         g = gradient
     else:
