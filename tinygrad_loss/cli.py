@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="?", help="comma-separated loss names, e.g. mse,l1,huber")
     p.add_argument("--plot", metavar="PNG", help="draw the losses and their gradients into this image")
     p.set_defaults(run=losses)
+    from .graph_command import add_parser as add_graph_parser
+
+    add_graph_parser(commands)
     return parser
 
 

@@ -44,8 +44,8 @@ from .engine import Function
 from .errors import GraphError
 from .tensor import Tensor, _root_gradient
 
-__all__ = ["BackwardStep", "Accumulated", "step_backward", "break_on", "trace", "fmt", "fmt_number", "sum_text", "sent_text",
-           "label_of", "input_names", "backward_order"]
+__all__ = ["BackwardStep", "Accumulated", "step_backward", "break_on", "trace", "fmt", "fmt_number", "sum_text",
+           "sent_text", "label_of", "input_names", "backward_order"]
 
 #: Arrays with at most this many elements are printed in full; larger ones are summarised.
 SMALL = 8
@@ -79,8 +79,9 @@ def fmt(value: Any, small: int = SMALL) -> str:
     if array.size <= small:
         if array.ndim == 0:
             return fmt_number(array) if array.dtype.kind != "b" else str(bool(array))
-        return np.array2string(array.astype(np.float64) if array.dtype.kind == "b" else array, separator=", ",
+        text = np.array2string(array.astype(np.float64) if array.dtype.kind == "b" else array, separator=", ",
                                formatter={"all": fmt_number}, max_line_width=10_000)
+        return re.sub(r"\s*\n\s*", " ", text)  # one line: [[1, 2], [3, 4]]
     return f"{_shape(array.shape)} {summary(array)}"
 
 
@@ -105,7 +106,7 @@ def summary(array: Any) -> str:
 
 
 def _shape(shape: tuple) -> str:
-    return "(" + ", ".join(map(str, shape)) + ")"
+    return str(tuple(int(s) for s in shape))
 
 
 def norm(value: Any) -> float:
@@ -233,8 +234,12 @@ def formula_with_names(ctx: Function, out: str, args: list[str]) -> str:
     values["out"] = out
     kwargs = getattr(ctx, "kwargs", None) or {}
     for key, value in kwargs.items():
-        if isinstance(value, (int, float, str, tuple, type(None))) and key not in values:
-            values[key] = f"{key}={value!r}" if not isinstance(value, float) else f"{key}={fmt_number(value)}"
+        if key in values or not isinstance(value, (int, float, str, tuple, type(None))):
+            continue
+        if value is None and key == "axis":
+            values[key] = "all axes"
+        else:
+            values[key] = f"{key}={fmt_number(value) if isinstance(value, float) else repr(value)}"
     return _substitute(formula, values)
 
 
@@ -421,11 +426,13 @@ def step_backward(root: Tensor, gradient: Any = None, retain_graph: bool = False
             sent.append(g)
             acc = received.setdefault(id(p), Accumulated(p))
             acc.contributions.append(g)
-            running.append(Accumulated(p, list(acc.contributions)))  # a snapshot: later steps add more
+            running.append(acc)
+        # snapshots taken after this step's contributions (x * x sends two): later steps add more
+        running = [None if acc is None else Accumulated(acc.tensor, list(acc.contributions)) for acc in running]
         local, values = _local_text(ctx, node)
         index = position[id(node)]
         yield BackwardStep(
-            index=index + 1, node=node, op=ctx.name, grad_output=np.asarray(grad_output), inputs=tuple(ctx.inputs),
+            index=index + 1, node=node, op=ctx.name, grad_output=np.array(grad_output), inputs=tuple(ctx.inputs),
             grad_inputs=tuple(sent), raw_grad_inputs=tuple(raw), local=local, note="; ".join(notes),
             running=tuple(running), pending=order[index + 1:],
             formula=formula_with_names(ctx, node.name or "out", list(labels)), input_labels=labels,
@@ -536,9 +543,13 @@ def trace(root: Tensor, gradient: Any = None, file: IO[str] | None = None) -> st
 
 
 @contextmanager
-def _grads_put_back(root: Tensor) -> Iterator[None]:
-    """Empty every ``.grad`` in the graph for the duration, then put the old ones back."""
+def _grads_put_back(root: Tensor, where: str = "trace") -> Iterator[None]:
+    """Empty every ``.grad`` in the graph for the duration, then put the old ones back.
+    Refuses a graph whose saved values an earlier backward freed."""
     tensors = engine.graph_nodes([root])
+    if any(t.grad_fn is not None and t.grad_fn.saved is engine._FREED for t in tensors):
+        raise GraphError(f"{where}: the graph was freed by an earlier backward(), so it cannot be stepped through "
+                         f"again. Call {where} before backward(), or call backward(retain_graph=True).")
     before = [t._grad for t in tensors]
     for t in tensors:
         t._grad = None

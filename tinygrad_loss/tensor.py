@@ -407,11 +407,11 @@ class Tensor:
     # ------------------------------------------------------------------ reductions
 
     def sum(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool | None = None) -> Tensor:
-        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
         return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool | None = None) -> Tensor:
-        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
         return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
 
     def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool | None = None) -> Tensor:
@@ -419,21 +419,21 @@ class Tensor:
         ``x.max(other_tensor)`` is the elementwise maximum, as in PyTorch."""
         if isinstance(axis, Tensor):
             return self.maximum(axis)
-        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
         return ops.Max.apply(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool | None = None) -> Tensor:
         """Smallest value over ``axis`` (like PyTorch's ``amin``); ties share the gradient."""
         if isinstance(axis, Tensor):
             return self.minimum(axis)
-        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
         return ops.Min.apply(self, axis=axis, keepdims=keepdims)
 
     def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False, *, dim: Any = None,
             keepdim: bool | None = None, correction: int | None = None, unbiased: bool | None = None) -> Tensor:
         """Variance Σ(x - mean)²/(n - ddof). ``ddof=0`` by default (numpy's); PyTorch's
         ``correction=``/``unbiased=`` are accepted too."""
-        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
         ddof = correction if correction is not None else (int(unbiased) if unbiased is not None else ddof)
         return ops.Var.apply(self, axis=axis, ddof=ddof, keepdims=keepdims)
 
@@ -443,17 +443,17 @@ class Tensor:
 
     def logsumexp(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool | None = None) -> Tensor:
         """ln Σ exp(x), computed as m + ln Σ exp(x - m) so that it never overflows."""
-        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
         return ops.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
 
     def argmax(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
                keepdim: bool | None = None) -> Tensor:
-        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
         return Tensor._make(np.asarray(np.argmax(self.data, axis=axis, keepdims=keepdims)), False, None)
 
     def argmin(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
                keepdim: bool | None = None) -> Tensor:
-        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
         return Tensor._make(np.asarray(np.argmin(self.data, axis=axis, keepdims=keepdims)), False, None)
 
     # ------------------------------------------------------------------ elementwise
@@ -714,13 +714,17 @@ def _root_gradient(t: Tensor, gradient: Any, where: str) -> Any:
     return g
 
 
-def _axis_args(axis: Any, keepdims: bool, dim: Any, keepdim: bool | None) -> tuple:
+def _axis_args(axis: Any, keepdims: bool, dim: Any, keepdim: bool | None, ndim: int) -> tuple:
+    """(axis, keepdims) from numpy's or PyTorch's spelling; a 0-d tensor accepts axis 0 or -1
+    (as PyTorch does) and reduces over nothing."""
     if dim is not None:
         axis = dim
     if keepdim is not None:
         keepdims = keepdim
     if isinstance(axis, list):
         axis = tuple(axis)
+    if ndim == 0 and axis is not None and all(a in (0, -1) for a in (axis if isinstance(axis, tuple) else (axis,))):
+        axis = None
     return axis, bool(keepdims)
 
 

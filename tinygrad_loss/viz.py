@@ -24,7 +24,6 @@ keep theirs after ``t.retain_grad()`` or inside ``with autograd.keep_grads():``.
 
 from __future__ import annotations
 
-import base64
 import html
 import inspect
 import json
@@ -43,7 +42,7 @@ import numpy as np
 from . import debug
 from .debug import fmt, fmt_number, norm
 from .engine import warn_once
-from .tensor import Tensor, _next_seq
+from .tensor import Tensor, _next_seq, _root_gradient
 
 __all__ = ["draw_graph", "backward_frames", "save_animation", "record_modules", "module_label", "COLOURS"]
 
@@ -141,16 +140,19 @@ class _Model:
     boxes: list = field(default_factory=list)
     box_of: dict = field(default_factory=dict)  # id(op output) -> its _Box
     hidden: set = field(default_factory=set)  # ids of tensors drawn inside a box only
+    box_outputs: dict = field(default_factory=dict)  # id(tensor) -> "Linear(4→3) output"
 
     def label(self, t: Tensor) -> str:
         if id(t) in self.names:
             return self.names[id(t)]
         if t.name:
             return t.name
+        if id(t) in self.box_outputs:
+            return self.box_outputs[id(t)]
         if t.grad_fn is None:
             return "leaf" if t.requires_grad else ("constant" if t.data.size == 1 else "input")
         for depth in (2, 1):
-            text = debug.label_of(t, self.names, depth)
+            text = debug.label_of(t, {**self.box_outputs, **self.names}, depth)
             if len(text) <= 20:
                 return text
         return t.grad_fn.name.lower()
@@ -184,6 +186,7 @@ def _names_map(names: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> d
     for key, value in items:
         if isinstance(key, str) and not key.startswith("_") and isinstance(value, Tensor):
             found.setdefault(id(value), key)
+            found.setdefault(id(value.data), key)  # the same data passed on as a plain array (a loss target)
     for key, value in items:
         if isinstance(key, str) and not key.startswith("_") and isinstance(value, Module):
             for pname, p in value.named_parameters(key):
@@ -249,6 +252,8 @@ def _collapse(model: _Model, collapse: Any) -> None:
             outside = [c for c, _ in model.consumers[m] if model.box_of.get(id(c)) is not box]
             if not outside and t is not model.root:
                 model.hidden.add(m)
+            else:
+                model.box_outputs[m] = f"{box.label} output"
 
 
 def _module_members(model: _Model, module: Any) -> list[set]:
@@ -417,10 +422,11 @@ def _forward_defaults(ctx: Any) -> dict:
     return {p.name: p.default for p in parameters if p.default is not p.empty}
 
 
-def _same(a: Any, b: Any) -> bool:
+def _same(value: Any, default: Any) -> bool:
+    """Is a keyword argument just its default (then the op's label leaves it out)?"""
     try:
-        return bool(a == b) and type(a) is type(b) or (isinstance(a, (int, float)) and a == b)
-    except (TypeError, ValueError):
+        return bool(value == default)
+    except (TypeError, ValueError):  # arrays
         return False
 
 
@@ -573,6 +579,8 @@ def _input_edges(g: graphviz.Digraph, model: _Model, t: Tensor, op: str, frame: 
         elif slot in const_ids:
             node = const_ids[slot]
             lines = _value_lines(p) if np.asarray(p).dtype.kind in "fiub" else [type(p).__name__]
+            if id(p) in model.names:
+                lines.insert(0, model.names[id(p)])
             g.node(node, label="\n".join(lines), shape="box", style="rounded,filled,dashed",
                    fillcolor=COLOURS["input"], fontsize="10", margin="0.05,0.02")
             g.edge(node, op, **attrs)
@@ -582,8 +590,8 @@ def _input_edges(g: graphviz.Digraph, model: _Model, t: Tensor, op: str, frame: 
 
 
 def draw_graph(root: Tensor, show_data: bool = True, show_grad: bool = True, backward_order: bool = True,
-               direction: str = "LR", names: Mapping[str, Any] | None = None, collapse: Any = None,
-               max_nodes: int = 200) -> graphviz.Digraph:
+               direction: str = "LR", names: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+               collapse: Any = None, max_nodes: int = 200) -> graphviz.Digraph:
     """Draw the graph that made ``root``: a box per tensor, an ellipse per op.
 
     * ``show_data``: each tensor's value (all of it up to 8 numbers, else mean/std/min/max).
@@ -646,14 +654,11 @@ def backward_frames(root: Tensor, gradient: Any = None, **draw_kwargs: Any) -> l
         raise TypeError(f"backward_frames: unexpected arguments {sorted(draw_kwargs)}")
     model = _collect(root, names, collapse)
     _check_size(model, max_nodes, "backward_frames")
-    with debug._grads_put_back(root):
+    with debug._grads_put_back(root, "backward_frames"):
         steps = list(debug.step_backward(root, gradient, retain_graph=True))
     total = len(model.step)
     uses = {k: len(v) for k, v in model.consumers.items()}
-    received: dict[int, list] = {}
-    if steps or root.requires_grad:
-        first_grad = steps[0].grad_output if steps else np.ones(root.shape)
-        received[id(root)] = [first_grad]
+    received: dict[int, list] = {id(root): [np.asarray(_root_gradient(root, gradient, "backward_frames"))]}
     done_uses: dict[int, int] = {}
     frames_data = [_Frame({}, caption=_first_caption(model, total))]
     for step in steps:
@@ -894,8 +899,3 @@ def _save_gif(frames: list, path: Path, seconds: float) -> None:
     durations = [int(seconds * 1000)] * len(canvases)
     durations[0] = durations[-1] = int(seconds * 2000)
     canvases[0].save(path, save_all=True, append_images=canvases[1:], duration=durations, loop=0, optimize=False)
-
-
-def svg_data_uri(graph: graphviz.Digraph) -> str:
-    """The graph as an ``data:image/svg+xml`` URI (to embed a picture in HTML or Markdown)."""
-    return "data:image/svg+xml;base64," + base64.b64encode(graph.pipe(format="svg")).decode("ascii")
