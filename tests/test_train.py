@@ -123,3 +123,13 @@ def test_cli_train_unknown_option_and_missing_resume_file(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "tinygrad_loss", "train", "--resume", str(tmp_path / "none"),
                               "--out", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and "none" in missing.stderr
+
+
+def test_grad_flow_records_every_layer_and_plots(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "tinygrad_loss", "train", "--dataset", "iris", "--epochs", "2",
+                             "--grad-flow", "--out", str(tmp_path), "--quiet"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "grad_flow.png").read_bytes()[:4] == b"\x89PNG"
+    for name in ("0.weight", "2.weight", "4.weight"):
+        assert name in result.stdout
