@@ -508,7 +508,8 @@ def _stop_in_backward(ctx: Function, grad_output: Any, backward: Callable, stdin
     op = ctx.name
     inputs = ctx.inputs
     saved = ctx.saved_tensors
-    debugger = pdb.Pdb(stdin=stdin, stdout=stdout)
+    # pdb reads input() unless it is given stdout as well as stdin
+    debugger = pdb.Pdb(stdin=stdin, stdout=stdout if stdout is not None or stdin is None else sys.stdout)
     print(_HINT.format(op=op, shape=_shape(np.shape(grad_output)), n_inputs=len(inputs), n_saved=len(saved)),
           file=stdout or sys.stdout)
     del stdin, stdout

@@ -112,15 +112,13 @@ class GradFlow:
     def plot(self, path: str | Path) -> Path:
         """Draw the norms over the steps (log y axis, one line per parameter, with the vanish
         and explode thresholds) next to a bar chart of the last step; save to ``path``."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure  # no pyplot: leaves the notebook backend alone
 
         if not self.history:
             raise ValueError("GradFlow.plot: nothing recorded yet (call record(model) after each backward())")
         names = list(self.history)
-        figure, (lines, bars) = plt.subplots(1, 2, figsize=(12, 4.8), gridspec_kw={"width_ratios": [3, 2]})
+        figure = Figure(figsize=(12, 4.8))
+        lines, bars = figure.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
         steps = np.arange(1, self.steps + 1)
         floor = self.vanish / 10
         for name in names:
@@ -151,7 +149,6 @@ class GradFlow:
         figure.tight_layout()
         path = Path(path)
         figure.savefig(path, dpi=110)
-        plt.close(figure)
         return path
 
 

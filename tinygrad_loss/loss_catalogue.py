@@ -54,7 +54,8 @@ _ENTRIES = [
     LossEntry("huber", F.huber_loss, "regression", lambda z: F.huber_loss(z, z.detach() * 0, reduction="none")),
     LossEntry("smooth_l1", F.smooth_l1_loss, "regression",
               lambda z: F.smooth_l1_loss(z, z.detach() * 0, reduction="none")),
-    LossEntry("rmse", F.rmse_loss, "regression", lambda z: F.rmse_loss(z, z.detach() * 0, reduction="none")),
+    LossEntry("rmse", F.rmse_loss, "regression",
+              lambda z: F.rmse_loss(z, z.detach() * 0, reduction="none", eps=1e-12)),
     LossEntry("log_cosh", F.log_cosh_loss, "regression",
               lambda z: F.log_cosh_loss(z, z.detach() * 0, reduction="none")),
     LossEntry("gaussian_nll", F.gaussian_nll_loss, "regression",
@@ -151,15 +152,13 @@ _AXIS_LABELS = {
 
 def plot(names: list[str], path: str, span: float = 4.0) -> None:
     """Draw the chosen losses (top) and their gradients (bottom) into an image file."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: leaves the notebook backend alone
 
     z = np.linspace(-span, span, 801)
     data = curves(names, z)
     kinds = [k for k in ("regression", "classification") if any(kind == k for kind, _, _ in data.values())]
-    fig, axes = plt.subplots(2, len(kinds), figsize=(6.5 * len(kinds), 7.5), squeeze=False, sharex="col")
+    fig = Figure(figsize=(6.5 * len(kinds), 7.5))
+    axes = fig.subplots(2, len(kinds), squeeze=False, sharex="col")
     for column, kind in enumerate(kinds):
         top, bottom = axes[0][column], axes[1][column]
         drawn = [(name, loss, grad) for name, (k, loss, grad) in data.items() if k == kind]
@@ -179,4 +178,3 @@ def plot(names: list[str], path: str, span: float = 4.0) -> None:
     fig.suptitle("Losses and the gradients they send back (computed by tinygrad_loss's backward)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)

@@ -293,14 +293,12 @@ def train(config: TrainConfig, resume: str | None = None, progress_bar: bool = T
 
 
 def plot_curves(history: History, path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: leaves the notebook backend alone
 
     epochs = [e["epoch"] for e in history.epochs]
     metric = "accuracy" if "test_accuracy" in history.epochs[0] else "r2"
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    fig = Figure(figsize=(11, 4))
+    left, right = fig.subplots(1, 2)
     for split, style in (("train", "-"), ("test", "--")):
         left.plot(epochs, [e[f"{split}_loss"] for e in history.epochs], style, label=split, linewidth=2)
         right.plot(epochs, [e[f"{split}_{metric}"] for e in history.epochs], style, label=split, linewidth=2)
@@ -313,4 +311,3 @@ def plot_curves(history: History, path: Path, title: str) -> None:
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
