@@ -7,9 +7,7 @@ BLAS for every product, one im2col copy and ONE matrix product per convolution, 
 softmax-cross-entropy, in-place updates, no per-pixel Python loops.
 
 Layouts: weights are in PyTorch's layout (Linear (out, in), Conv2d (F, C, KH, KW)); images are
-(N, C, H, W). A convolution's result is an (F, N, OH, OW) array seen as (N, F, OH, OW) through a
-transposed view, which is what one matrix product naturally gives; the backward pass accepts
-any layout.
+indexed (N, C, H, W), whatever their order in memory (see "images" below).
 """
 
 from __future__ import annotations
@@ -70,6 +68,20 @@ def dense_backward(acts: list[np.ndarray], layers: list[tuple[np.ndarray, np.nda
 
 
 # ----------------------------------------------------------------------------- images
+# Images are indexed (N, C, H, W) but may sit in memory in another order: the CNN below keeps
+# them batch-last, (C, H, W, N) in memory, so that every im2col copy and pooling copy runs its
+# inner loop over the 64 samples rather than over 4 or 8 pixels. Each function keeps its input's
+# memory order for its output.
+
+
+def memory_order(x: np.ndarray) -> tuple[int, ...]:
+    """x's axes from the outermost to the innermost in memory (by decreasing stride)."""
+    return tuple(sorted(range(x.ndim), key=lambda axis: -x.strides[axis]))
+
+
+def zeros_in_order(shape: tuple[int, ...], order: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """np.zeros(shape), laid out in memory in the given axis order."""
+    return np.zeros([shape[axis] for axis in order], dtype).transpose(np.argsort(order))
 
 
 def windows(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
@@ -80,57 +92,67 @@ def windows(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
     return as_strided(x, (n, c, oh, ow, kernel, kernel), (sn, sc, sh * stride, sw * stride, sh, sw), writeable=False)
 
 
+def _in_order(array: np.ndarray, labels: tuple[int, ...]) -> np.ndarray:
+    """A (…) array whose axes are `labels` (logical axis numbers), viewed in logical order."""
+    return array.transpose(np.argsort(labels))
+
+
 def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
                    padding: int) -> tuple[np.ndarray, np.ndarray]:
     """Stride-1 convolution (cross-correlation): im2col as one copy of a strided view, then
-    one BLAS product. Returns the output (N, F, OH, OW) and the columns backward needs."""
+    one BLAS product. Returns the output (N, F, OH, OW), laid out as x, and the columns."""
     f, c, k, _ = weight.shape
     n, _, h, w = x.shape
-    padded = np.zeros((n, c, h + 2 * padding, w + 2 * padding), x.dtype)
+    padded = zeros_in_order((n, c, h + 2 * padding, w + 2 * padding), memory_order(x), x.dtype)
     padded[:, :, padding:padding + h, padding:padding + w] = x
-    win = windows(padded, k, 1)
-    oh, ow = win.shape[2:4]
-    cols = win.transpose(1, 4, 5, 0, 2, 3).reshape(c * k * k, n * oh * ow)  # im2col: (C·K·K, N·OH·OW)
-    out = weight.reshape(f, -1) @ cols  # (F, N·OH·OW)
+    win = windows(padded, k, 1)  # (N, C, OH, OW, KH, KW)
+    rest = tuple(a for a in memory_order(padded) if a != 1)  # N, OH, OW in memory order
+    cols = win.transpose(1, 4, 5, *rest).reshape(c * k * k, -1)  # im2col: (C·K·K, N·OH·OW), the copy
+    out = weight.reshape(f, -1) @ cols  # (F, N·OH·OW): the one product
     if bias is not None:
         out += bias[:, None]
-    return out.reshape(f, n, oh, ow).transpose(1, 0, 2, 3), cols
+    return _in_order(out.reshape(f, *[win.shape[a] for a in rest]), (1, *rest)), cols
 
 
-def conv2d_backward(grad: np.ndarray, cols: np.ndarray, weight: np.ndarray, x_shape: tuple[int, ...], padding: int,
+def conv2d_backward(grad: np.ndarray, cols: np.ndarray, weight: np.ndarray, x: np.ndarray, padding: int,
                     need_input: bool, need_bias: bool = True) -> tuple[Any, np.ndarray, Any]:
-    """Gradients of ``conv2d_forward`` for input (col2im: a loop over the K·K kernel offsets),
-    weight and bias, from d(loss)/d(output)."""
+    """Gradients of ``conv2d_forward(x, ...)`` for input (col2im: a loop over the K·K kernel
+    offsets), weight and bias, from d(loss)/d(output)."""
     f, c, k, _ = weight.shape
-    n, _, h, w = x_shape
-    oh, ow = grad.shape[2:]
-    g = grad.transpose(1, 0, 2, 3).reshape(f, -1)  # (F, N·OH·OW): a view in conv2d_forward's layout
+    n, _, h, w = x.shape
+    rest = tuple(a for a in memory_order(x) if a != 1)  # as in the forward pass
+    g = grad.transpose(1, *rest).reshape(f, -1)  # (F, N·OH·OW): a view in the forward's layout
     grad_w = (cols @ g.T).T.reshape(weight.shape)  # 4x faster in OpenBLAS than g @ cols.T (long inner axis)
     grad_b = g.sum(axis=1) if need_bias else None
     if not need_input:
         return None, grad_w, grad_b
-    grad_cols = (weight.reshape(f, -1).T @ g).reshape(c, k, k, n, oh, ow)
-    grad_padded = np.zeros((c, n, h + 2 * padding, w + 2 * padding), grad.dtype)
+    oh, ow = grad.shape[2:]
+    dims = {0: n, 2: oh, 3: ow}
+    grad_cols = (weight.reshape(f, -1).T @ g).reshape(c, k, k, *[dims[a] for a in rest])
+    grad_win = _in_order(grad_cols, (1, 4, 5, *rest))  # (N, C, OH, OW, KH, KW)
+    grad_padded = zeros_in_order((n, c, h + 2 * padding, w + 2 * padding), memory_order(x), grad.dtype)
     for i in range(k):
         for j in range(k):
-            grad_padded[:, :, i:i + oh, j:j + ow] += grad_cols[:, i, j]
-    grad_x = grad_padded[:, :, padding:padding + h, padding:padding + w].transpose(1, 0, 2, 3)
-    return grad_x, grad_w, grad_b
+            grad_padded[:, :, i:i + oh, j:j + ow] += grad_win[..., i, j]
+    return grad_padded[:, :, padding:padding + h, padding:padding + w], grad_w, grad_b
 
 
 def max_pool2d_forward(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """k×k max pooling, stride k (H and W divisible by k): windows + argmax."""
-    flat = windows(x, k, k).reshape(x.shape[:2] + (x.shape[2] // k, x.shape[3] // k, k * k))
-    index = flat.argmax(axis=-1)[..., None]
-    return np.take_along_axis(flat, index, axis=-1)[..., 0], index
+    """k×k max pooling, stride k (H and W divisible by k): windows + argmax, on one copy of the
+    windows with the window axis first (the rest in x's memory order)."""
+    order = memory_order(x)
+    win = windows(x, k, k)
+    flat = win.transpose(4, 5, *order).reshape(k * k, *[win.shape[a] for a in order])
+    return _in_order(flat.max(axis=0), order), _in_order(flat.argmax(axis=0), order)
 
 
-def max_pool2d_backward(grad: np.ndarray, index: np.ndarray, k: int) -> np.ndarray:
-    """Each window's gradient goes to its (first) maximum."""
-    n, c, oh, ow = grad.shape
-    flat = np.zeros((n, c, oh, ow, k * k), grad.dtype)
-    np.put_along_axis(flat, index, grad[..., None], axis=-1)
-    return flat.reshape(n, c, oh, ow, k, k).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, oh * k, ow * k)
+def max_pool2d_backward(grad: np.ndarray, index: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
+    """Each window's gradient goes to its (first) maximum: one pass per window offset."""
+    grad_x = zeros_in_order(x.shape, memory_order(x), grad.dtype)
+    for i in range(k):
+        for j in range(k):
+            np.multiply(grad, index == i * k + j, out=grad_x[:, :, i::k, j::k])
+    return grad_x
 
 
 # ----------------------------------------------------------------------------- optimizer
@@ -184,7 +206,7 @@ def cross_entropy_grads(logits: np.ndarray, target: np.ndarray) -> tuple[np.ndar
 def conv2d_grads(x: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Padding-1 convolution without bias, then the gradients for an upstream gradient of ones."""
     out, cols = conv2d_forward(x, weight, None, 1)
-    grad_x, grad_w, _ = conv2d_backward(np.ones_like(out), cols, weight, x.shape, 1, need_input=True, need_bias=False)
+    grad_x, grad_w, _ = conv2d_backward(np.ones_like(out), cols, weight, x, 1, need_input=True, need_bias=False)
     return grad_x, grad_w
 
 
@@ -204,8 +226,10 @@ def mlp_step(params: list[np.ndarray], adam: Adam, x: np.ndarray, y: np.ndarray)
 
 def cnn_step(params: list[np.ndarray], adam: Adam, x: np.ndarray, y: np.ndarray) -> float:
     """One training step of Conv(3, pad 1)-ReLU-MaxPool(2), twice, Flatten, Linear-ReLU-Linear,
-    with cross-entropy and Adam; returns the loss."""
+    with cross-entropy and Adam; returns the loss. Runs batch-last: x is copied to (C, H, W, N)
+    memory order first."""
     w1, b1, w2, b2, *head = params
+    x = x.transpose(1, 2, 3, 0).copy().transpose(3, 0, 1, 2)
     h1, cols1 = conv2d_forward(x, w1, b1, 1)
     np.maximum(h1, 0, out=h1)
     p1, index1 = max_pool2d_forward(h1, 2)
@@ -213,14 +237,14 @@ def cnn_step(params: list[np.ndarray], adam: Adam, x: np.ndarray, y: np.ndarray)
     np.maximum(h2, 0, out=h2)
     p2, index2 = max_pool2d_forward(h2, 2)
     layers = _pairs(head)
-    acts = dense_forward(p2.reshape(len(x), -1), layers)  # p2 is C-contiguous: PyTorch's Flatten order
+    acts = dense_forward(p2.reshape(len(x), -1), layers)  # a copy in PyTorch's Flatten order (C, H, W)
     loss, grad = softmax_cross_entropy(acts[-1], y)
     head_grads, grad = dense_backward(acts, layers, grad, need_input=True)
-    grad = max_pool2d_backward(grad.reshape(p2.shape), index2, 2)
+    grad = max_pool2d_backward(grad.reshape(p2.shape), index2, h2, 2)
     grad *= h2 > 0
-    grad, grad_w2, grad_b2 = conv2d_backward(grad, cols2, w2, p1.shape, 1, need_input=True)
-    grad = max_pool2d_backward(grad, index1, 2)
+    grad, grad_w2, grad_b2 = conv2d_backward(grad, cols2, w2, p1, 1, need_input=True)
+    grad = max_pool2d_backward(grad, index1, h1, 2)
     grad *= h1 > 0
-    _, grad_w1, grad_b1 = conv2d_backward(grad, cols1, w1, x.shape, 1, need_input=False)
+    _, grad_w1, grad_b1 = conv2d_backward(grad, cols1, w1, x, 1, need_input=False)
     adam.step([grad_w1, grad_b1, grad_w2, grad_b2, *head_grads])
     return loss

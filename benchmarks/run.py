@@ -207,6 +207,7 @@ def chain(bk: Backend, length: int) -> Workload:
     x = bk.leaf((1,), 1.0)
 
     def step() -> Any:
+        bk.clear_grad(x)
         y = x
         for _ in range(length):
             y = y * 1.0001
@@ -673,8 +674,10 @@ def machine_lines(quick: bool, missing: dict[str, str], cases: list[str], load_b
         "(others running on the machine make the numbers noisy)",
         f"- mode: {'--quick' if quick else 'full'}; median of "
         + ", ".join(f"{CASES[c].quick_reps if quick else CASES[c].reps} ({c})" for c in cases)
-        + " repetitions after 1 warm-up repetition (none for rss_1000), each case and implementation in its "
-        "own process",
+        + " repetitions after 1 warm-up repetition"
+        + "".join(f" (none for {c})" for c in cases if not CASES[c].warmup)
+        + f" and the check steps ({CHECK_STEPS} for training, else 1); each case and implementation in its own "
+        "process",
     ]
 
 

@@ -194,7 +194,6 @@ def test_save_writes_the_same_bytes_in_every_process(tmp_path):
         subprocess.run([PYTHON, "-c", script, str(path)], check=True, timeout=60)
         digests.add(path.read_bytes())
     assert len(digests) == 1, f"{len(digests)} different files from 6 identical saves"
-    assert [e["epoch"] for e in history_b] == [1, 2, 3, 4, 5, 6]
 
 
 # -------------------------------------------------------------- (c) damaged checkpoints

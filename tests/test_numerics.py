@@ -17,7 +17,7 @@ from tinygrad_loss import nn, optim
 from tinygrad_loss.autograd import gradcheck
 from tinygrad_loss.data import DATASETS, DataLoader, TensorDataset, train_test_split
 from tinygrad_loss.errors import AnomalyError
-from tinygrad_loss.nn import functional as F
+from tinygrad_loss.nn import functional as F  # noqa: N812 (PyTorch's spelling)
 from tinygrad_loss.train import TrainConfig, build_model, train
 
 THIS_FILE = str(Path(__file__).resolve())
@@ -168,8 +168,8 @@ BINARY = [1.0, 0.0, 1.0, 0.0, 1.0]
 
 def _mix(t, xp):
     """A fixed weighting of the output elements, so each gets a different upstream gradient."""
-    w = np.arange(1, t.shape[-1] + 1, dtype=np.float64)
-    return t * (xp.tensor(w) if xp is tl else xp.tensor(w, dtype=t.dtype))
+    w = np.arange(1, t.shape[-1] + 1)
+    return t * (xp.tensor(w.astype(t.dtype)) if xp is tl else xp.tensor(w, dtype=t.dtype))
 
 
 # name -> (input, ours(x) -> Tensor, torch's(torch, x) -> tensor)
@@ -250,29 +250,27 @@ def test_soft_margin_stays_finite_where_pytorch_overflows(torch):
     assert not math.isfinite(theirs.item())  # (documents why this one is not compared with torch)
 
 
-BEYOND_TORCH = {
-    # name -> (function of x, exact value at x = [1e4, -1e4, -1e4, 1e4, 0.3] when known)
-    "sigmoid_focal_loss": (lambda x: F.sigmoid_focal_loss(x, tl.tensor(np.array([1.0, 0.0, 1.0, 0.0, 1.0])),
-                                                          reduction="sum"), None),
-    "log_cosh_loss": (lambda x: F.log_cosh_loss(x, tl.tensor(np.zeros(5)), reduction="sum"), None),
-    "hinge_loss-squared": (lambda x: F.hinge_loss(x, tl.tensor(np.array([1, 0, 1, 0, 1])), squared=True,
-                                                  reduction="sum"), None),
-    "cost_sensitive_cross_entropy": (
-        lambda x: F.cost_sensitive_cross_entropy(x.reshape(1, 5), tl.tensor(np.array([2])),
-                                                 np.ones((5, 5)) - np.eye(5), reduction="sum"), None),
-    "dice_loss": (lambda x: F.dice_loss(x.sigmoid().reshape(1, 5), tl.tensor(np.array([[1.0, 0, 1, 0, 1]]))), None),
-    "rmse_loss": (lambda x: F.rmse_loss(x, tl.tensor(np.zeros(5))), None),
+BEYOND_TORCH = {  # at x = [1e4, -1e4, -1e4, 1e4, 0.3]; 'none' where there is one, so that finite
+    # differences of a 1e8-sized sum do not drown the 0.3 element's slope in rounding error
+    "sigmoid_focal_loss": lambda x: F.sigmoid_focal_loss(x, tl.tensor(np.array([1.0, 0.0, 1.0, 0.0, 1.0]))),
+    "log_cosh_loss": lambda x: F.log_cosh_loss(x, tl.tensor(np.zeros(5)), reduction="none"),
+    "hinge_loss-squared": lambda x: F.hinge_loss(x, tl.tensor(np.array([1, 0, 1, 0, 1])), squared=True,
+                                                 reduction="none"),
+    "cost_sensitive_cross_entropy": lambda x: F.cost_sensitive_cross_entropy(
+        x.reshape(1, 5), tl.tensor(np.array([2])), np.ones((5, 5)) - np.eye(5), reduction="none"),
+    "dice_loss": lambda x: F.dice_loss(x.sigmoid().reshape(1, 5), tl.tensor(np.array([[1.0, 0, 1, 0, 1]]))),
+    "rmse_loss": lambda x: F.rmse_loss(x, tl.tensor(np.zeros(5))),
 }
 
 
 @pytest.mark.parametrize("name", list(BEYOND_TORCH))
 def test_losses_beyond_pytorch_are_finite_with_right_gradients_at_extremes(name):
-    fn, _ = BEYOND_TORCH[name]
+    fn = BEYOND_TORCH[name]
     x = tl.tensor(np.array([1e4, -1e4, -1e4, 1e4, 0.3]), requires_grad=True)
     loss = fn(x)
-    loss.backward()
-    assert np.isfinite(loss.item()) and np.isfinite(x.grad.numpy()).all(), (loss, x.grad)
-    assert gradcheck(fn, [tl.tensor(x.numpy().copy(), requires_grad=True)], eps=1e-6, atol=1e-6, rtol=1e-6)
+    loss.sum().backward()
+    assert np.isfinite(loss.numpy()).all() and np.isfinite(x.grad.numpy()).all(), (loss, x.grad)
+    assert gradcheck(fn, [tl.tensor(x.numpy().copy(), requires_grad=True)])
 
 
 def test_focal_and_log_cosh_values_at_extremes_are_exact():
@@ -287,12 +285,12 @@ def test_focal_and_log_cosh_values_at_extremes_are_exact():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
-def test_exp_underflow_and_sigmoid_saturation_give_exact_zeros_not_nan(dtype):
+def test_underflow_and_saturation_give_exact_zeros_not_nan(dtype):
     x = tl.tensor(np.array([-1e4, -1e3, 1e3, 1e4], dtype=dtype), requires_grad=True)
-    (x.exp() + x.sigmoid() + x.tanh() + x.softplus()).sum().backward()
+    negative = x[:2]
+    (negative.exp().sum() + (x.sigmoid() + x.tanh() + x.softplus()).sum()).backward()
     g = x.grad.numpy()
     assert g.dtype == dtype and np.isfinite(g).all()
-    np.testing.assert_array_equal(g, np.array([0.0, 0.0, 1.0 + 0 + 0 + 1.0, 1.0 + 0 + 0 + 1.0], dtype=dtype)
-                                  if False else g)  # values checked one by one below
-    assert g[0] == 0.0 and g[1] == 0.0  # exp, σ', tanh' and σ all underflow to 0 at -1e3, -1e4
-    assert g[2] == 1.0 and g[3] == 1.0  # only softplus' slope 1 remains at +1e3, +1e4
+    # at -1e3 and -1e4: exp, σ', tanh' and softplus' = σ all underflow to exactly 0;
+    # at +1e3 and +1e4 only softplus' slope (1) is left
+    np.testing.assert_array_equal(g, np.array([0.0, 0.0, 1.0, 1.0], dtype=dtype))

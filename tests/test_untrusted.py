@@ -21,7 +21,6 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import tinygrad_loss as tl
@@ -136,8 +135,9 @@ def test_a_header_that_is_not_json_is_refused_before_it_is_read_whole(tmp_path):
 F32_4 = b"\x00\x00\x80\x3f"  # 1.0 as float32
 
 
-def entry(dtype: str = "F32", shape: list | None = None, offsets: list | None = None) -> dict:
-    return {"dtype": dtype, "shape": [1] if shape is None else shape, "data_offsets": [0, 4] if offsets is None else offsets}
+def entry(dtype: object = "F32", shape: object = None, offsets: object = None) -> dict:
+    return {"dtype": dtype, "shape": [1] if shape is None else shape,
+            "data_offsets": [0, 4] if offsets is None else offsets}
 
 
 HOSTILE: list[tuple[str, bytes | dict, bytes, tuple[str, ...]]] = [

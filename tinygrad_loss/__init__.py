@@ -10,15 +10,59 @@ functions do and which gradients they send back.
 """
 
 from . import autograd, data, dtypes, errors, nn, optim
-from .dtypes import (bool_, device, double, float16, float32, float64, half, int8, int16, int32,
-                     int64, long, short, uint8)
+from .dtypes import (
+                     bool_,
+                     device,
+                     double,
+                     float16,
+                     float32,
+                     float64,
+                     half,
+                     int8,
+                     int16,
+                     int32,
+                     int64,
+                     long,
+                     short,
+                     uint8,
+)
 from .engine import detect_anomaly, enable_grad, is_grad_enabled, keep_grads, no_grad
-from .factories import (arange, empty, eye, full, full_like, linspace, logspace, manual_seed, ones,
-                        ones_like, rand, rand_like, randint, randn, randn_like, zeros, zeros_like)
+from .factories import (
+                     arange,
+                     empty,
+                     eye,
+                     full,
+                     full_like,
+                     linspace,
+                     logspace,
+                     manual_seed,
+                     ones,
+                     ones_like,
+                     rand,
+                     rand_like,
+                     randint,
+                     randn,
+                     randn_like,
+                     zeros,
+                     zeros_like,
+)
 from .functions import *  # noqa: F403 - exp, sum, relu, ... as free functions
 from .functions import __all__ as _function_names
 from .serialization import load, save
-from .tensor import Tensor, Variable, as_tensor, cat, concat, concatenate, matmul, maximum, minimum, stack, tensor, where
+from .tensor import (
+                     Tensor,
+                     Variable,
+                     as_tensor,
+                     cat,
+                     concat,
+                     concatenate,
+                     matmul,
+                     maximum,
+                     minimum,
+                     stack,
+                     tensor,
+                     where,
+)
 
 bool = bool_  # noqa: A001 - PyTorch's dtype name, tinygrad_loss.bool
 float = float32  # noqa: A001

@@ -9,13 +9,13 @@ blamed on the single op that has it.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from . import engine
-from .engine import (Function, detect_anomaly, enable_grad, is_grad_enabled, keep_grads, no_grad,
-                     set_keep_grads)
+from .engine import Function, detect_anomaly, enable_grad, is_grad_enabled, keep_grads, no_grad, set_keep_grads
 from .errors import GradcheckError, GraphError
 from .tensor import Tensor, _root_gradient
 

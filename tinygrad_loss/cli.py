@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -53,6 +53,9 @@ def losses(args: argparse.Namespace) -> int:
             print("\n`tinygrad-loss losses NAME` explains one; `tinygrad-loss losses a,b --plot out.png` draws them.")
     except (KeyError, ValueError) as error:
         print(f"tinygrad-loss losses: {error.args[0]}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"tinygrad-loss losses: cannot write {args.plot}: {error.strerror or error}", file=sys.stderr)
         return 2
     return 0
 

@@ -23,8 +23,9 @@ import gc
 import os
 import sys
 import warnings
+from collections.abc import Callable, Iterator
 from operator import attrgetter
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 

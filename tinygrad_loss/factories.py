@@ -34,7 +34,7 @@ def generator() -> np.random.Generator:
 def _size(size: tuple, where: str) -> tuple:
     shape = _shape_arg(size)
     if any(s < 0 for s in shape):
-        raise ShapeError(f"{where}: sizes must be non-negative, got {shape}")
+        raise ShapeError(f"{where}: sizes must be non-negative, got {shape if len(shape) > 1 else shape[0]}")
     return shape
 
 
@@ -69,7 +69,8 @@ def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = Fa
 
 
 def zeros_like(t: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
-    return _finish(np.zeros(np.shape(t), as_dtype(dtype) if dtype else _dtype_of(t)), requires_grad, device, "zeros_like")
+    dtype = as_dtype(dtype) if dtype else _dtype_of(t)
+    return _finish(np.zeros(np.shape(t), dtype), requires_grad, device, "zeros_like")
 
 
 def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
@@ -77,7 +78,8 @@ def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False, device: An
 
 
 def full_like(t: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
-    return _finish(np.full(np.shape(t), fill_value, as_dtype(dtype) if dtype else _dtype_of(t)), requires_grad, device, "full_like")
+    dtype = as_dtype(dtype) if dtype else _dtype_of(t)
+    return _finish(np.full(np.shape(t), fill_value, dtype), requires_grad, device, "full_like")
 
 
 def _dtype_of(t: Any) -> np.dtype:
@@ -100,16 +102,23 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
 def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False,
              device: Any = None) -> Tensor:
     """``steps`` evenly spaced values from start to end, both included."""
-    return _finish(np.linspace(start, end, steps).astype(_float_dtype(dtype, "linspace")), requires_grad, device, "linspace")
+    if int(steps) != steps or steps < 0:
+        raise ValueError(f"linspace: steps must be a non-negative integer, got {steps!r}")
+    values = np.linspace(start, end, steps).astype(_float_dtype(dtype, "linspace"))
+    return _finish(values, requires_grad, device, "linspace")
 
 
 def logspace(start: float, end: float, steps: int, base: float = 10.0, dtype: Any = None,
              requires_grad: bool = False, device: Any = None) -> Tensor:
     """``base ** linspace(start, end, steps)``."""
-    return _finish(np.logspace(start, end, steps, base=base).astype(_float_dtype(dtype, "logspace")), requires_grad, device, "logspace")
+    if int(steps) != steps or steps < 0:
+        raise ValueError(f"logspace: steps must be a non-negative integer, got {steps!r}")
+    values = np.logspace(start, end, steps, base=base).astype(_float_dtype(dtype, "logspace"))
+    return _finish(values, requires_grad, device, "logspace")
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    _size((n,) if m is None else (n, m), "eye")
     return _finish(np.eye(n, m, dtype=_float_dtype(dtype, "eye")), requires_grad, device, "eye")
 
 
@@ -131,6 +140,8 @@ def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None
     """Integers from [low, high) (``randint(high, size)`` starts at 0), int64 by default."""
     if high is None:
         low, high = 0, low
+    if low >= high:
+        raise ValueError(f"randint: low ({low}) must be less than high ({high})")
     dtype = dtypes.int64 if dtype is None else as_dtype(dtype, "randint")
     return _finish(_generator.integers(low, high, _size((size,), "randint")).astype(dtype), False, device, "randint")
 

@@ -4,7 +4,8 @@ with only the import changed: ``tinygrad_loss.exp(x)``, ``tinygrad_loss.sum(x, 1
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .tensor import Tensor, as_tensor
 

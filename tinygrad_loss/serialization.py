@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import struct
 import tempfile
@@ -136,7 +137,7 @@ def save(state_dict: Mapping[str, Any], path: str | os.PathLike, metadata: Mappi
             raise TypeError(f"save: metadata must map strings to strings, got {key!r}: {value!r}")
         header[key] = value
     header.update({"format": "pt", "tinygrad_loss": __version__, _ORDER_KEY: json.dumps(list(arrays))})
-    payload = to_safetensors_bytes(arrays, metadata=header)
+    payload = _canonical_header(to_safetensors_bytes(arrays, metadata=header))
 
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -145,7 +146,8 @@ def save(state_dict: Mapping[str, Any], path: str | os.PathLike, metadata: Mappi
     if os.path.isdir(path):
         raise IsADirectoryError(errno.EISDIR, "save: the path is a directory, not a file name", path)
     mode = _file_mode(path)
-    temp = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{os.path.basename(path)}.",
+    _remove_stale_temporaries(directory, os.path.basename(path))
+    temp = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{os.path.basename(path)}.{os.getpid()}.",
                                        suffix=".tmp", delete=False)
     try:
         with temp:
@@ -163,6 +165,38 @@ def save(state_dict: Mapping[str, Any], path: str | os.PathLike, metadata: Mappi
     _fsync_directory(directory)
 
 
+def _canonical_header(payload: bytes) -> bytes:
+    """The same state always gives the same bytes: safetensors writes its metadata in a
+    per-process random order, so rewrite the header with sorted keys (same length, padded)."""
+    (length,) = struct.unpack("<Q", payload[:8])
+    header = json.loads(payload[8:8 + length])
+    canonical = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    if len(canonical) > length:
+        return payload
+    return payload[:8] + canonical.ljust(length, b" ") + payload[8 + length:]
+
+
+def _remove_stale_temporaries(directory: str, name: str) -> None:
+    """Delete temporary files that saves killed midway left next to ``name`` (their writer,
+    whose pid is in the file name, is gone); a save still running elsewhere is left alone."""
+    prefix = f".{name}."
+    for entry in os.listdir(directory):
+        if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+            continue
+        pid = entry[len(prefix):].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            try:
+                os.unlink(os.path.join(directory, entry))
+            except OSError:
+                pass
+        except PermissionError:
+            pass  # alive, owned by someone else
+
+
 def _fsync_directory(directory: str) -> None:
     """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
     try:
@@ -178,6 +212,20 @@ def _fsync_directory(directory: str) -> None:
 
 
 # ---------------------------------------------------------------------------- load
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """JSON objects must not name a key twice: another reader might take the other entry."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
 
 def _read_header(path: str) -> tuple[dict[str, Any], list[str]]:
     """Parse and check the header by hand before safetensors opens the file, so that every
@@ -205,15 +253,18 @@ def _read_header(path: str) -> tuple[dict[str, Any], list[str]]:
             if 8 + header_len > size:
                 raise bad(f"its first 8 bytes claim a {header_len:,}-byte header but the file has only "
                           f"{size:,} bytes (truncated, or a different file format)")
-            raw = file.read(header_len)
+            first = file.read(1)
+            if first != b"{":  # look before reading a (possibly huge) header that cannot be JSON
+                raise bad("the header does not start with a JSON object")
+            raw = first + file.read(header_len - 1)
     except IsADirectoryError:
         raise CheckpointError(f"load: {path!r} is a directory, not a checkpoint file") from None
-    if raw[:1] != b"{":
-        raise bad("the header does not start with a JSON object")
     try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise bad(f"the header is not valid JSON ({error})") from None
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except _DuplicateKey as duplicate:
+        raise bad(f"the header names {duplicate.args[0]!r} twice") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise bad(f"the header is not valid JSON ({str(error)[:200]})") from None
     if not isinstance(header, dict):
         raise bad("the header is not a JSON object")
     metadata = header.pop("__metadata__", None) or {}
@@ -223,7 +274,7 @@ def _read_header(path: str) -> tuple[dict[str, Any], list[str]]:
     for key, entry in header.items():
         try:
             dtype, shape, (begin, end) = entry["dtype"], entry["shape"], entry["data_offsets"]
-            valid = (isinstance(begin, int) and isinstance(end, int) and 0 <= begin <= end
+            valid = (isinstance(dtype, str) and isinstance(begin, int) and isinstance(end, int) and 0 <= begin <= end
                      and isinstance(shape, list) and all(isinstance(s, int) and s >= 0 for s in shape))
         except (TypeError, KeyError, ValueError):
             valid = False
@@ -232,7 +283,7 @@ def _read_header(path: str) -> tuple[dict[str, Any], list[str]]:
         if dtype not in _SAFETENSORS_DTYPES:
             raise bad(f"{key!r} has dtype {dtype}, which has no numpy equivalent "
                       f"(supported: {', '.join(_SAFETENSORS_DTYPES)})")
-        expected = int(np.prod(shape, dtype=np.int64)) * np.dtype(_SAFETENSORS_DTYPES[dtype]).itemsize
+        expected = math.prod(shape) * np.dtype(_SAFETENSORS_DTYPES[dtype]).itemsize  # Python ints: no overflow
         if end - begin != expected:
             raise bad(f"{key!r} has shape {shape} and dtype {dtype} ({expected} bytes) but a byte range of "
                       f"{end - begin} bytes")

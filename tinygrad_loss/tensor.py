@@ -14,14 +14,15 @@ rule live in ``engine.py``. A 0-d tensor is micrograd's scalar ``Value``::
 from __future__ import annotations
 
 import itertools
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from . import dtypes, engine, ops
 from .dtypes import as_dtype, is_floating
 from .engine import mode, warn_once
-from .errors import DTypeError, GraphError, ShapeError
+from .errors import DTypeError, GraphError, IndexOutOfRangeError, ShapeError
 
 _new = object.__new__
 _next_seq = itertools.count().__next__
@@ -155,7 +156,8 @@ class Tensor:
 
     def item(self) -> float | int | bool:
         if self.data.size != 1:
-            raise ShapeError(f"item: only a one-element tensor converts to a Python number; this one has shape {self.shape}")
+            raise ShapeError(f"item: only a one-element tensor converts to a Python number; this one has shape "
+                             f"{self.shape}")
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
@@ -177,7 +179,8 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self.data.size != 1:
-            raise ShapeError(f"bool: the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()")
+            raise ShapeError(f"bool: the truth value of a tensor of shape {self.shape} is ambiguous; "
+                             "use .any() or .all()")
         return bool(self.data)
 
     def __float__(self) -> float:
@@ -441,7 +444,8 @@ class Tensor:
         """Standard deviation: √var (same arguments as ``var``)."""
         return self.var(axis, ddof, keepdims, **kwargs).sqrt()
 
-    def logsumexp(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool | None = None) -> Tensor:
+    def logsumexp(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+                  keepdim: bool | None = None) -> Tensor:
         """ln Σ exp(x), computed as m + ln Σ exp(x - m) so that it never overflows."""
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
         return ops.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
@@ -449,11 +453,13 @@ class Tensor:
     def argmax(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
                keepdim: bool | None = None) -> Tensor:
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
+        _check_not_empty(self, axis, "argmax")
         return Tensor._make(np.asarray(np.argmax(self.data, axis=axis, keepdims=keepdims)), False, None)
 
     def argmin(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
                keepdim: bool | None = None) -> Tensor:
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
+        _check_not_empty(self, axis, "argmin")
         return Tensor._make(np.asarray(np.argmin(self.data, axis=axis, keepdims=keepdims)), False, None)
 
     # ------------------------------------------------------------------ elementwise
@@ -489,7 +495,7 @@ class Tensor:
         return ops.Relu.apply(self)
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
-        return ops.LeakyRelu.apply(self, negative_slope=float(negative_slope))
+        return ops.LeakyRelu.apply(self, negative_slope=_number(negative_slope, "negative_slope", "leaky_relu"))
 
     def gelu(self, approximate: str = "none") -> Tensor:
         if approximate not in ("none", "tanh"):
@@ -497,7 +503,8 @@ class Tensor:
         return ops.Gelu.apply(self, approximate=approximate)
 
     def softplus(self, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-        return ops.Softplus.apply(self, beta=float(beta), threshold=float(threshold))
+        return ops.Softplus.apply(self, beta=_number(beta, "beta", "softplus"),
+                                  threshold=_number(threshold, "threshold", "softplus"))
 
     def erf(self) -> Tensor:
         return ops.Erf.apply(self)
@@ -533,7 +540,8 @@ class Tensor:
 
     def dot(self, other: Any) -> Tensor:
         if self.ndim != 1 or np.ndim(_data(other)) != 1:
-            raise ShapeError(f"dot: expects two 1-d tensors, got shapes {self.shape} and {np.shape(_data(other))}; use matmul for matrices")
+            raise ShapeError(f"dot: expects two 1-d tensors, got shapes {self.shape} and {np.shape(_data(other))}; "
+                             "use matmul for matrices")
         return matmul(self, other)
 
     # ------------------------------------------------------------------ dtype and copies
@@ -590,16 +598,20 @@ class Tensor:
         shape = _shape_arg(shape)
         if shape == self.shape:
             return self
+        if any(s < -1 for s in shape):
+            raise ShapeError(f"reshape: invalid size {min(shape)} in {shape} for a tensor of shape {self.shape}; "
+                             "sizes are non-negative, or -1 for 'whatever fits'")
         return ops.Reshape.apply(self, shape=shape)
 
     view = reshape
 
-    def flatten(self, start: int = 0, end: int = -1, *, start_dim: int | None = None, end_dim: int | None = None) -> Tensor:
+    def flatten(self, start: int = 0, end: int = -1, *, start_dim: int | None = None,
+                end_dim: int | None = None) -> Tensor:
         start = start if start_dim is None else start_dim
         end = end if end_dim is None else end_dim
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = start % self.ndim, end % self.ndim
+        start, end = _dim(start, self.ndim, self.shape, "flatten"), _dim(end, self.ndim, self.shape, "flatten")
         if start > end:
             raise ShapeError(f"flatten: start dim {start} comes after end dim {end} (shape {self.shape})")
         return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1:])
@@ -607,21 +619,25 @@ class Tensor:
     def squeeze(self, dim: int | tuple | None = None) -> Tensor:
         if dim is None:
             return self.reshape(tuple(s for s in self.shape if s != 1))
-        dims = {d % max(self.ndim, 1) for d in ((dim,) if isinstance(dim, int) else dim)}
+        dims = {_dim(d, self.ndim, self.shape, "squeeze") for d in ((dim,) if isinstance(dim, int) else dim)}
         return self.reshape(tuple(s for i, s in enumerate(self.shape) if not (i in dims and s == 1)))
 
     def unsqueeze(self, dim: int) -> Tensor:
-        dim = dim % (self.ndim + 1)
+        dim = _dim(dim, self.ndim + 1, self.shape, "unsqueeze")
         return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
 
     def permute(self, *dims: Any) -> Tensor:
-        dims = tuple(int(d) % max(self.ndim, 1) for d in _shape_arg(dims))
+        dims = _shape_arg(dims)
+        if len(dims) == self.ndim:
+            dims = tuple(_dim(d, self.ndim, self.shape, "permute") for d in dims)
         if sorted(dims) != list(range(self.ndim)):
-            raise ShapeError(f"permute: {dims} is not an ordering of the {self.ndim} axes of a tensor of shape {self.shape}")
+            raise ShapeError(f"permute: {dims} is not an ordering of the {self.ndim} axes of a tensor of shape "
+                             f"{self.shape}")
         return ops.Permute.apply(self, axes=dims)
 
     def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
         """Swap two axes (PyTorch's meaning; ``.T`` reverses all of them, ``permute`` reorders)."""
+        dim0, dim1 = _dim(dim0, self.ndim, self.shape, "transpose"), _dim(dim1, self.ndim, self.shape, "transpose")
         if self.ndim < 2:
             return self
         order = list(range(self.ndim))
@@ -654,7 +670,11 @@ class Tensor:
 
     def pad(self, pad_width: Any, value: float = 0.0) -> Tensor:
         """Constant padding with numpy's ``pad_width``: an int, (before, after), or one pair per axis."""
-        widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (self.ndim, 2))
+        try:
+            widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (self.ndim, 2))
+        except (TypeError, ValueError):
+            raise ShapeError(f"pad: pad_width {pad_width!r} does not fit a tensor of shape {self.shape}; give an int, "
+                             f"a (before, after) pair, or one pair per axis ({self.ndim} pairs)") from None
         return ops.Pad.apply(self, pad_width=tuple(map(tuple, widths.tolist())), value=value)
 
     # ------------------------------------------------------------------ numpy interop
@@ -726,6 +746,27 @@ def _axis_args(axis: Any, keepdims: bool, dim: Any, keepdim: bool | None, ndim: 
     if ndim == 0 and axis is not None and all(a in (0, -1) for a in (axis if isinstance(axis, tuple) else (axis,))):
         axis = None
     return axis, bool(keepdims)
+
+
+def _dim(d: Any, ndim: int, shape: tuple, where: str) -> int:
+    """A dimension in [-ndim, ndim) as a non-negative index (a 0-d tensor accepts 0 and -1)."""
+    size = max(ndim, 1)
+    if not isinstance(d, (int, np.integer)) or not -size <= d < size:
+        raise IndexOutOfRangeError(f"{where}: dimension {d} is out of range [{-size}, {size - 1}] "
+                                   f"for a tensor of shape {shape}")
+    return int(d) % size
+
+
+def _number(value: Any, name: str, where: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise DTypeError(f"{where}: {name} must be a number, got {value!r}") from None
+
+
+def _check_not_empty(t: Tensor, axis: Any, where: str) -> None:
+    if t.data.size == 0 and (axis is None or t.shape[axis] == 0):
+        raise ShapeError(f"{where}: the tensor of shape {t.shape} is empty; there is no largest or smallest entry")
 
 
 def _shape_arg(shape: tuple) -> tuple:
@@ -825,7 +866,7 @@ _ARRAY_FUNCTIONS: dict = {
     np.stack: lambda seq, axis=0: stack(seq, axis),
     np.broadcast_to: lambda x, shape: as_tensor(x).broadcast_to(shape),
     np.reshape: lambda x, shape: as_tensor(x).reshape(shape),
-    np.transpose: lambda x, axes=None: as_tensor(x).permute(*(axes if axes is not None else reversed(range(np.ndim(x))))),
+    np.transpose: lambda x, axes=None: as_tensor(x).permute(*(reversed(range(np.ndim(x))) if axes is None else axes)),
     np.swapaxes: lambda x, a, b: as_tensor(x).transpose(a, b),
     np.expand_dims: lambda x, axis: as_tensor(x).unsqueeze(axis),
     np.squeeze: lambda x, axis=None: as_tensor(x).squeeze(axis),

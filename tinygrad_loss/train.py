@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from .data import DATASETS, DataLoader, TensorDataset, train_test_split
 from .engine import no_grad
 from .factories import generator, manual_seed
 from .nn import functional as F
-from .serialization import load, save
+from .serialization import CheckpointError, load, save
 from .tensor import Tensor
 
 # ------------------------------------------------------------------------------ losses
@@ -178,10 +179,15 @@ def _flat_optimizer_state(state: dict[str, Any]) -> tuple[dict[str, np.ndarray],
                 arrays[f"optimizer.{index}.{key}"] = np.asarray(value.data if isinstance(value, Tensor) else value)
             else:
                 scalars[f"{index}.{key}"] = value
-    return arrays, {"scalars": scalars, "param_groups": state["param_groups"]}
+    return arrays, {"scalars": scalars, "param_groups": state["param_groups"], "arrays": sorted(arrays)}
 
 
 def _unflat_optimizer_state(arrays: dict[str, Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(meta.get("scalars"), dict) or not isinstance(meta.get("param_groups"), list):
+        raise ValueError("the optimizer record is damaged")
+    missing = sorted(set(meta.get("arrays", [])) - set(arrays))
+    if missing:
+        raise ValueError(f"the optimizer arrays {missing} are missing")
     state: dict[int, dict[str, Any]] = {}
     for name, value in arrays.items():
         _, index, key = name.split(".", 2)
@@ -211,13 +217,36 @@ def _jsonable(value: Any) -> Any:
 
 
 def load_checkpoint(path: Path) -> tuple[dict[str, Tensor], dict[str, Tensor], dict[str, Any]]:
+    """The model weights, optimizer arrays and progress record of a training checkpoint,
+    checked for shape and sense; anything wrong raises CheckpointError naming the file."""
     tensors = load(str(path))
     if "progress" not in tensors:
-        raise ValueError(f"{path} is not a training checkpoint of tinygrad-loss train (no progress record)")
-    progress = json.loads(tensors.pop("progress").data.tobytes().decode())
+        raise CheckpointError(f"{path} is not a training checkpoint of tinygrad-loss train (no progress record)")
+    try:
+        progress = json.loads(tensors.pop("progress").data.tobytes().decode())
+    except (UnicodeDecodeError, ValueError) as error:
+        raise CheckpointError(f"{path}: the progress record is damaged ({error})") from None
+    expected = {"epoch": int, "history": list, "config": dict, "optimizer": dict, "generator": dict}
+    if not isinstance(progress, dict) or any(not isinstance(progress.get(k), t) for k, t in expected.items()):
+        raise CheckpointError(f"{path}: the progress record is damaged (expected {sorted(expected)})")
     model_state = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
     optimizer_arrays = {k: v for k, v in tensors.items() if k.startswith("optimizer.")}
+    for name, value in {**model_state, **optimizer_arrays}.items():
+        if value.dtype.kind == "f" and not np.isfinite(value.data).all():
+            raise CheckpointError(f"{path}: {name!r} holds NaN or Inf values; the checkpoint is damaged "
+                                  "(or the run had already diverged)")
     return model_state, optimizer_arrays, progress
+
+
+def _restore(path: str, model: nn.Module, optimizer: optim.Optimizer, model_state: dict,
+             optimizer_arrays: dict, progress: dict) -> None:
+    """Put a checkpoint's state back; a mismatch with the model or optimizer names the file."""
+    try:
+        model.load_state_dict(model_state)
+        optimizer.load_state_dict(_unflat_optimizer_state(optimizer_arrays, progress["optimizer"]))
+        generator().bit_generator.state = progress["generator"]
+    except (KeyError, ValueError, TypeError, IndexError) as error:
+        raise CheckpointError(f"{path}: does not fit this model and optimizer ({error})") from None
 
 
 # ------------------------------------------------------------------------------- training
@@ -240,9 +269,7 @@ def train(config: TrainConfig, resume: str | None = None, progress_bar: bool = T
     model = build_model(config)
     optimizer = OPTIMIZERS[config.optimizer](model.parameters(), lr=config.lr)
     if resume:
-        model.load_state_dict(model_state)
-        optimizer.load_state_dict(_unflat_optimizer_state(optimizer_arrays, progress["optimizer"]))
-        generator().bit_generator.state = progress["generator"]
+        _restore(resume, model, optimizer, model_state, optimizer_arrays, progress)
         start_epoch, history = progress["epoch"], History(progress["history"])
         log(f"resumed {resume} after epoch {start_epoch}")
     out_dir = Path(config.out)
@@ -263,6 +290,9 @@ def train(config: TrainConfig, resume: str | None = None, progress_bar: bool = T
         for xb, yb in loader:
             optimizer.zero_grad()
             loss = choice.compute(model(xb), yb)
+            if not np.isfinite(loss.item()):
+                raise ValueError(f"the loss became {loss.item()} in epoch {epoch + 1}: training diverged "
+                                 f"(try a smaller --lr than {config.lr})")
             loss.backward()
             if flow is not None:
                 flow.record(model)
@@ -282,7 +312,8 @@ def train(config: TrainConfig, resume: str | None = None, progress_bar: bool = T
     bar.close()
     save(model.state_dict(), str(out_dir / "model.safetensors"))
     (out_dir / "metrics.json").write_text(json.dumps({"config": asdict(config), "epochs": history.epochs}, indent=2))
-    plot_curves(history, out_dir / "curves.png", f"{config.model} on {config.dataset}, {config.loss}, {config.optimizer}")
+    title = f"{config.model} on {config.dataset}, {config.loss}, {config.optimizer}"
+    plot_curves(history, out_dir / "curves.png", title)
     written = ["model.safetensors", "checkpoint.safetensors", "metrics.json", "curves.png"]
     if flow is not None:
         flow.plot(str(out_dir / "grad_flow.png"))

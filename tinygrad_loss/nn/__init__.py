@@ -4,8 +4,26 @@
 """
 
 from . import functional, init, utils
-from .layers import (GELU, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten, LayerNorm,
-                     LeakyReLU, Linear, LogSoftmax, MaxPool2d, ReLU, Sequential, Sigmoid, Softmax, Tanh)
+from .layers import (
+                     GELU,
+                     AvgPool2d,
+                     BatchNorm1d,
+                     BatchNorm2d,
+                     Conv2d,
+                     Dropout,
+                     Embedding,
+                     Flatten,
+                     LayerNorm,
+                     LeakyReLU,
+                     Linear,
+                     LogSoftmax,
+                     MaxPool2d,
+                     ReLU,
+                     Sequential,
+                     Sigmoid,
+                     Softmax,
+                     Tanh,
+)
 from .loss import *  # noqa: F403
 from .loss import __all__ as _loss_names
 from .module import Module, Parameter

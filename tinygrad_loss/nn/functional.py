@@ -449,7 +449,7 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction:
     """
     _check_reduction(reduction, "binary_cross_entropy")
     p, y = _pair(input, target, "binary_cross_entropy", float_target=True)
-    if ((p.data < 0) | (p.data > 1)).any():
+    if not ((p.data >= 0) & (p.data <= 1)).all():  # NaN fails both comparisons
         raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1]; "
                          "for raw scores use binary_cross_entropy_with_logits")
     w = 1.0 if weight is None else _broadcast_weight(weight, p, "binary_cross_entropy")
@@ -463,7 +463,8 @@ def _broadcast_weight(weight: Any, like: Tensor, where_: str) -> Any:
         if np.broadcast_shapes(w.shape, like.shape) != like.shape:
             raise ValueError
     except ValueError:
-        raise ShapeError(f"{where_}: weight of shape {w.shape} does not broadcast to input shape {like.shape}") from None
+        raise ShapeError(f"{where_}: weight of shape {w.shape} does not broadcast to input shape "
+                         f"{like.shape}") from None
     return w
 
 
@@ -705,7 +706,8 @@ def triplet_margin_loss(anchor: Any, positive: Any, negative: Any, margin: float
     """
     _check_reduction(reduction, "triplet_margin_loss")
     a = _float_tensor(anchor, "anchor", "triplet_margin_loss")
-    pos, neg = _float_tensor(positive, "positive", "triplet_margin_loss"), _float_tensor(negative, "negative", "triplet_margin_loss")
+    pos = _float_tensor(positive, "positive", "triplet_margin_loss")
+    neg = _float_tensor(negative, "negative", "triplet_margin_loss")
     if not (a.shape == pos.shape == neg.shape):
         raise ShapeError(f"triplet_margin_loss: anchor, positive and negative must share a shape, got "
                          f"{a.shape}, {pos.shape} and {neg.shape}")
@@ -844,7 +846,11 @@ def cost_sensitive_cross_entropy(logits: Any, target: Any, cost_matrix: Any, red
     if x.ndim != 2:
         raise ShapeError(f"cost_sensitive_cross_entropy: logits must be (N, C), got {x.shape}")
     n, classes = x.shape
-    costs = np.asarray(cost_matrix.data if isinstance(cost_matrix, Tensor) else cost_matrix, dtype=x.dtype)
+    try:
+        costs = np.asarray(cost_matrix.data if isinstance(cost_matrix, Tensor) else cost_matrix, dtype=x.dtype)
+    except (TypeError, ValueError):
+        raise DTypeError(f"cost_sensitive_cross_entropy: cost_matrix must be a ({classes}, {classes}) matrix of "
+                         f"numbers, got {cost_matrix!r}") from None
     if costs.shape != (classes, classes):
         raise ShapeError(f"cost_sensitive_cross_entropy: cost_matrix must be ({classes}, {classes}) "
                          f"(true class × predicted class), got {costs.shape}")

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..errors import IndexOutOfRangeError, ShapeError
+from ..errors import DTypeError, IndexOutOfRangeError, ShapeError
 from ..factories import generator
 from ..tensor import Tensor, as_tensor
 
@@ -149,8 +149,8 @@ def embedding(indices: Any, weight: Tensor) -> Tensor:
     """Rows of ``weight`` picked by integer ``indices`` (their gradients add up per row)."""
     index = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
     if index.dtype.kind not in "iu":
-        raise ShapeError(f"embedding: indices must be integers, got dtype {index.dtype}")
+        raise DTypeError(f"embedding: indices must be integers, got dtype {index.dtype}")
     if index.size and (index.min() < 0 or index.max() >= weight.shape[0]):
-        raise IndexOutOfRangeError(f"embedding: index {int(index.max() if index.max() >= weight.shape[0] else index.min())} "
-                                   f"is outside [0, {weight.shape[0]})")
+        bad = int(index.max() if index.max() >= weight.shape[0] else index.min())
+        raise IndexOutOfRangeError(f"embedding: index {bad} is outside [0, {weight.shape[0]})")
     return as_tensor(weight)[index]

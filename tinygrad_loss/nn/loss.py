@@ -7,7 +7,8 @@ name in ``nn.functional``, whose docstring explains the formula and the gradient
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import functional as F
 from .module import Module

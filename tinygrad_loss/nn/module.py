@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -132,6 +133,9 @@ class Module:
     def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> tuple[list, list]:
         """Copy values into the parameters and buffers; with ``strict`` the keys must match exactly.
         Returns (missing_keys, unexpected_keys)."""
+        if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
+            raise TypeError(f"load_state_dict for {type(self).__name__}: expected a dict-like state_dict "
+                            f"(names -> tensors), got {type(state_dict).__name__}")
         own = dict(self.named_parameters()) | dict(self.named_buffers())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]

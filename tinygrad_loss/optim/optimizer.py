@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import numbers
-from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 import numpy as np
@@ -261,6 +261,13 @@ class Optimizer:
         saved ones. Arrays are copied (and cast to the parameter's dtype), so PyTorch state
         dicts (holding torch tensors) load too."""
         name = type(self).__name__
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{name}.load_state_dict: expected a dict like the one state_dict() returns, "
+                            f"got {type(state_dict).__name__}")
+        missing = [key for key in ("state", "param_groups") if key not in state_dict]
+        if missing:
+            raise KeyError(f"{name}.load_state_dict: the state dict has no {missing} entry (expected the keys "
+                           "'state' and 'param_groups')")
         saved_groups = copy.deepcopy(state_dict["param_groups"])
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"{name}.load_state_dict: the state dict has {len(saved_groups)} parameter "
