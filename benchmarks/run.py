@@ -3,6 +3,7 @@
     python benchmarks/run.py                        # full run, writes benchmarks/RESULTS.md
     python benchmarks/run.py --quick                # fewer repetitions
     python benchmarks/run.py --only mlp_64,cnn_64   # selected cases (printed, RESULTS.md untouched)
+    python benchmarks/run.py --profile cnn_64       # cProfile one repetition of tinygrad_loss
 
 The benchmark is a registry of cases × implementations. A case (``CASES``) names, for each
 family of implementations, a function that builds a ``Workload`` -- a step to repeat and a
@@ -12,8 +13,9 @@ piece of code per case drives both through their common PyTorch-style API), the 
 numpy floor (``numpy_floor.py``) and micrograd (scalars only).
 
 Every (case, implementation) pair runs in its own subprocess -- this script re-invoked with
-``--case NAME --impl IMPL`` -- which prints one JSON line with its measurements. One warm-up
-repetition is discarded, the median of the others is reported. See benchmarks/README.md.
+``--case NAME --impl IMPL`` -- which prints one JSON line with its measurements: the check value
+after the case's check steps, then one discarded warm-up repetition, then the measured ones,
+whose median is reported. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -182,7 +184,7 @@ def sum_of_squares(arrays: Any) -> float:
 @dataclass(frozen=True)
 class Workload:
     """One implementation's take on a case, inputs built: ``step()`` is the measured unit;
-    ``check(last step's result)`` a number every implementation must agree on."""
+    ``check(a step's result)`` a number every implementation must agree on."""
 
     step: Callable[[], Any]
     check: Callable[[Any], float]

@@ -138,13 +138,13 @@ def mlp_step(record=True):
 def test_collapse_draws_each_layer_as_one_box():
     model, loss = mlp_step()
     full = viz.draw_graph(loss).source
-    assert full.count("<b>matmul</b>") == 2
+    assert full.count("<b>linear</b><br/>") == 2  # nn.Linear is one fused op node
     source = viz.draw_graph(loss, names={"model": model}, collapse=[model[0], model[2]]).source
     assert "Linear(4→3)" in source and "Linear(3→2)" in source
-    assert "<b>matmul</b>" not in source and "<b>permute</b>" not in source  # inside the boxes
+    assert "<b>linear</b><br/>" not in source  # inside the boxes
     assert "<b>tanh</b>" in source and "<b>crossentropy</b>" in source  # outside them
     assert "model.0.weight" in source and "model.2.bias" in source  # parameters still drawn, with grads
-    assert "3 ops  ·  steps 2–4" in source
+    assert "1 op  ·  step 2" in source and "1 op  ·  step 4" in source
     whole = viz.draw_graph(loss, collapse=model).source
     assert "Sequential()" in whole and "<b>tanh</b>" not in whole
 
@@ -152,7 +152,7 @@ def test_collapse_draws_each_layer_as_one_box():
 def test_collapse_without_recording_finds_layers_by_their_parameters():
     model, loss = mlp_step(record=False)
     source = viz.draw_graph(loss, collapse=[model[0], model[2]]).source
-    assert "Linear(4→3)" in source and "<b>matmul</b>" not in source
+    assert "Linear(4→3)" in source and "<b>linear</b><br/>" not in source
     with pytest.raises(ValueError, match="record_modules"):
         viz.draw_graph(loss, collapse=model[1])  # Tanh() has no parameters to find it by
 

@@ -37,11 +37,6 @@ class LogSigmoid(Function):
         return grad * (_sigmoid(-x) if _is_array(x) else (-x).sigmoid())
 
 
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-
-
 class CrossEntropy(Function):
     """Cross-entropy of (M, C) logits against M class indices, with PyTorch's options.
 
@@ -61,33 +56,42 @@ class CrossEntropy(Function):
         n, classes = logits.shape
         keep = target != ignore_index
         safe_target = np.where(keep, target, 0)
-        log_p = _log_softmax(logits)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        log_total = np.log(total)
         w = np.ones(classes, dtype=logits.dtype) if weight is None else weight.astype(logits.dtype, copy=False)
         w_target = w[safe_target] * keep  # 0 for ignored samples
         rows = np.arange(n)
-        loss = -(1 - label_smoothing) * w_target * log_p[rows, safe_target]
+        loss = -(1 - label_smoothing) * w_target * (shifted[rows, safe_target] - log_total[:, 0])
         if label_smoothing:
+            log_p = shifted - log_total
             loss = loss - (label_smoothing / classes) * (log_p * w).sum(axis=1) * keep
         denominator = w_target.sum() if reduction == "mean" else 1
-        ctx.save_for_backward(logits, log_p, w, w_target, keep, safe_target, denominator)
+        exp /= total  # the softmax, kept for backward
+        ctx.save_for_backward(logits, exp, w, w_target, keep, safe_target, denominator)
         if reduction == "none":
             return loss
         return loss.sum() / denominator
 
     @staticmethod
     def backward(ctx, grad):
-        logits, log_p, w, w_target, keep, target, denominator = ctx.saved_tensors
+        logits, p, w, w_target, keep, target, denominator = ctx.saved_tensors
         eps = ctx.kwargs.get("label_smoothing", 0.0)
         classes = logits.shape[1]
-        # p: from the saved log-softmax, or recomputed as a Tensor so create_graph records it
-        p = np.exp(log_p) if _is_array(logits) else logits.softmax(axis=1)
-        a = ((1 - eps) * w_target + (eps / classes) * w.sum() * keep)[:, None]
-        b = np.zeros(log_p.shape, dtype=log_p.dtype)
-        b[np.arange(len(b)), target] = (1 - eps) * w_target
-        if eps:
-            b += (eps / classes) * w * keep[:, None]
         scale = grad.reshape(-1, 1) if grad.ndim else grad / denominator
-        return (a * p - b) * scale, None
+        a = ((1 - eps) * w_target + (eps / classes) * w.sum() * keep)[:, None]
+        if not _is_array(logits):  # create_graph: the softmax as a recorded op, one-hot as constants
+            b = np.zeros(p.shape, dtype=p.dtype)
+            b[np.arange(len(b)), target] = (1 - eps) * w_target
+            if eps:
+                b += (eps / classes) * w * keep[:, None]
+            return (a * logits.softmax(axis=1) - b) * scale, None
+        grad_logits = p * (a * scale)  # a fresh array: subtract the one-hot part in place
+        grad_logits[np.arange(len(p)), target] -= (1 - eps) * w_target * scale.reshape(-1)
+        if eps:
+            grad_logits -= (eps / classes) * w * (keep[:, None] * scale)
+        return grad_logits, None
 
 
 class BinaryCrossEntropy(Function):

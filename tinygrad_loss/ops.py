@@ -885,3 +885,28 @@ class MaxPick(Function):
     def backward(ctx, grad):
         (is_max,) = ctx.saved_tensors
         return grad[..., None] * is_max
+
+
+class Linear(Function):
+    """A fully connected layer in one node (rather than transpose, matmul and add)."""
+
+    formula = "out = x @ wᵀ + b"
+    derivative = "d/dx = grad @ w, d/dw = gradᵀ @ x, d/db = Σ grad over the batch"
+
+    @staticmethod
+    def forward(ctx, x, w, b=None):
+        ctx.save_for_backward(x, w)
+        out = np.matmul(x, w.T)
+        if b is not None:
+            out += b  # in place: out is a fresh array
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        rows = grad.reshape(-1, w.shape[0])  # every batch axis as one
+        grad_x = grad @ w if needs[0] else None
+        grad_w = rows.T @ x.reshape(-1, w.shape[1]) if needs[1] else None
+        grad_b = rows.sum(axis=0) if len(needs) > 2 and needs[2] else None
+        return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)

@@ -510,7 +510,7 @@ def _build(model: _Model, frame: _Frame, scale: _Scale | None, show_data: bool, 
         step_text = "" if not (backward_order and steps) else (
             f"step {steps[0]}" if len(steps) == 1 else f"steps {steps[0]}–{steps[-1]}")
         n_ops = sum(1 for m in box.members if m in model.step)
-        label = (f"<<b>{_esc(box.label)}</b><br/><font point-size='9'>{n_ops} ops"
+        label = (f"<<b>{_esc(box.label)}</b><br/><font point-size='9'>{n_ops} op{'s' if n_ops != 1 else ''}"
                  f"{'  ·  ' + step_text if step_text else ''}</font>>")
         g.node(box.node_id, label=label, shape="box3d", style="filled",
                fillcolor=COLOURS["highlight"] if active else COLOURS["module"],

@@ -25,8 +25,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if x.shape[-1] != weight.shape[1]:
         raise ShapeError(f"linear: input has {x.shape[-1]} features (shape {x.shape}) but the layer expects "
                          f"{weight.shape[1]} (weight shape {weight.shape})")
-    out = x @ weight.T
-    return out if bias is None else out + bias
+    return ops.Linear.apply(x, weight) if bias is None else ops.Linear.apply(x, weight, bias)
 
 
 def _image(x: Tensor, where: str) -> Tensor:
