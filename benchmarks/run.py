@@ -687,7 +687,8 @@ def case_lines(cases: list[str]) -> list[str]:
     lines = []
     for name in cases:
         case = CASES[name]
-        per = "" if case.measure is measure_rss else f" ({case.iterations} steps per repetition)"
+        steps = f"{case.iterations} step{'s' if case.iterations != 1 else ''}"
+        per = "" if case.measure is measure_rss else f" ({steps} per repetition)"
         if case.detail:
             lines.append(f"- {name} — {case.title}: {case.detail}{per}")
         else:

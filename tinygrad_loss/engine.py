@@ -177,6 +177,8 @@ class Function:
     #: How the op is drawn and stepped through: its forward formula and local derivative.
     formula = ""
     derivative = ""
+    #: Built-in ops set this (see ops.Op): their backward never returns an array held elsewhere.
+    fresh_gradients = False
     #: Binary ops set this: an integer operand takes the float operand's dtype (PyTorch's rule;
     #: numpy would turn float32 with int64 into float64).
     promotes_dtypes = False
@@ -371,6 +373,7 @@ def backward_steps(roots: list, root_grads: list, retain_graph: bool = False, cr
             continue  # reached, but every path to it returned None
         if node._hooks:
             g = _run_hooks(node, g, create_graph)
+            owned.discard(node)  # a hook may hand back an array the user keeps
         if wanted is not None and node in wanted and found is not None:
             found[node] = g
         ctx = node.grad_fn
@@ -384,15 +387,19 @@ def backward_steps(roots: list, root_grads: list, retain_graph: bool = False, cr
         for parent, pg in zip(ctx.inputs, grad_inputs):
             if pg is None or not isinstance(parent, Tensor) or not parent.requires_grad:
                 continue
+            # a new array from a built-in op belongs to nobody else: no need to copy it later
+            fresh = ctx.fresh_gradients and pg is not g and getattr(pg, "base", 0) is None
             data = parent.data
             if pg.shape != data.shape:
-                pg = unbroadcast(pg, data.shape, ctx.name)
+                pg, fresh = unbroadcast(pg, data.shape, ctx.name), True
             if pg.dtype != data.dtype:
-                pg = pg.astype(data.dtype)
+                pg, fresh = pg.astype(data.dtype), True
             if parent in grads:
                 _accumulate(grads, owned, parent, pg, create_graph)
             else:
                 grads[parent] = pg
+                if fresh and not create_graph:
+                    owned.add(parent)
         if not retain_graph:
             ctx.saved = _FREED
         yield node, g, grad_inputs

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .engine import Function
-from .ops import _is_array, _sigmoid
+from .ops import Op, _is_array, _sigmoid
 
 BCE_LOG_CLAMP = -100.0  # PyTorch clamps BCE's logs at -100 so that p = 0 or 1 stays finite
 BCE_EPS = float(np.float32(1e-12))  # ... and its backward divides by max(p(1 - p), 1e-12 as a float32)
@@ -22,7 +21,7 @@ def _log_sigmoid(x):
     return -(np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x))))
 
 
-class LogSigmoid(Function):
+class LogSigmoid(Op):
     formula = "out = ln σ(x) = -(max(-x, 0) + ln(1 + exp(-|x|)))"
     derivative = "d/dx = 1 - σ(x) = σ(-x)"
 
@@ -37,7 +36,7 @@ class LogSigmoid(Function):
         return grad * (_sigmoid(-x) if _is_array(x) else (-x).sigmoid())
 
 
-class CrossEntropy(Function):
+class CrossEntropy(Op):
     """Cross-entropy of (M, C) logits against M class indices, with PyTorch's options.
 
     Per sample (w = class weights, ε = label smoothing, p = softmax(logits)):
@@ -68,7 +67,7 @@ class CrossEntropy(Function):
             log_p = shifted - log_total
             loss = loss - (label_smoothing / classes) * (log_p * w).sum(axis=1) * keep
         denominator = w_target.sum() if reduction == "mean" else 1
-        exp /= total  # the softmax, kept for backward
+        exp *= 1.0 / total  # the softmax, kept for backward
         ctx.save_for_backward(logits, exp, w, w_target, keep, safe_target, denominator)
         if reduction == "none":
             return loss
@@ -94,7 +93,7 @@ class CrossEntropy(Function):
         return grad_logits, None
 
 
-class BinaryCrossEntropy(Function):
+class BinaryCrossEntropy(Op):
     """-w·[y·ln p + (1 - y)·ln(1 - p)] with both logs clamped at -100, as PyTorch does.
 
     Backward with respect to p is PyTorch's w·(p - y) / max(p(1 - p), 1e-12), finite even at

@@ -23,6 +23,15 @@ INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
+class Op(Function):
+    """A built-in op. Its backward returns new arrays, or the incoming gradient itself — never
+    an array held elsewhere (a saved input, a view of the gradient) — so the engine may hand a
+    new array straight to ``.grad`` instead of copying it first."""
+
+    __slots__ = ()
+    fresh_gradients = True
+
+
 def _is_array(x: object) -> bool:
     """numpy data (an array, or the scalar numpy returns for 0-d results) rather than a Tensor."""
     return isinstance(x, (np.ndarray, np.generic))
@@ -44,7 +53,7 @@ def _drop_reduced(kept: np.ndarray, axis: int | tuple | None) -> np.ndarray:
 # --------------------------------------------------------------------------- elementwise
 
 
-class Add(Function):
+class Add(Op):
     promotes_dtypes = True
     formula = "out = a + b"
     derivative = "d/da = 1, d/db = 1"
@@ -58,7 +67,7 @@ class Add(Function):
         return grad, grad
 
 
-class Sub(Function):
+class Sub(Op):
     promotes_dtypes = True
     formula = "out = a - b"
     derivative = "d/da = 1, d/db = -1"
@@ -72,7 +81,7 @@ class Sub(Function):
         return grad, -grad
 
 
-class Mul(Function):
+class Mul(Op):
     promotes_dtypes = True
     formula = "out = a * b"
     derivative = "d/da = b, d/db = a"
@@ -88,7 +97,7 @@ class Mul(Function):
         return grad * b, grad * a
 
 
-class Div(Function):
+class Div(Op):
     promotes_dtypes = True
     formula = "out = a / b"
     derivative = "d/da = 1/b, d/db = -a/b² = -out/b"
@@ -106,7 +115,7 @@ class Div(Function):
         return grad_a, -grad_a * out
 
 
-class Pow(Function):
+class Pow(Op):
     promotes_dtypes = True
     formula = "out = a ** b"
     derivative = "d/da = b·a^(b-1), d/db = out·ln(a)"
@@ -132,7 +141,7 @@ class Pow(Function):
         return grad_a, grad_b
 
 
-class Maximum(Function):
+class Maximum(Op):
     """Elementwise maximum. Where a == b the gradient is split half and half (as PyTorch)."""
 
     promotes_dtypes = True
@@ -159,7 +168,7 @@ class Minimum(Maximum):
     pick, wins = np.minimum, np.less
 
 
-class Where(Function):
+class Where(Op):
     promotes_dtypes = True
     formula = "out = a where cond else b"
     derivative = "d/da = cond, d/db = not cond"
@@ -176,7 +185,7 @@ class Where(Function):
         return None, np.where(cond, grad, 0), np.where(cond, 0, grad)
 
 
-class Neg(Function):
+class Neg(Op):
     formula = "out = -x"
     derivative = "d/dx = -1"
 
@@ -189,7 +198,7 @@ class Neg(Function):
         return -grad
 
 
-class Exp(Function):
+class Exp(Op):
     formula = "out = exp(x)"
     derivative = "d/dx = exp(x) = out"
 
@@ -205,7 +214,7 @@ class Exp(Function):
         return grad * out
 
 
-class Log(Function):
+class Log(Op):
     formula = "out = ln(x)"
     derivative = "d/dx = 1/x"
 
@@ -220,7 +229,7 @@ class Log(Function):
         return grad / x
 
 
-class Log1p(Function):
+class Log1p(Op):
     formula = "out = ln(1 + x)"
     derivative = "d/dx = 1/(1 + x)"
 
@@ -235,7 +244,7 @@ class Log1p(Function):
         return grad / (1 + x)
 
 
-class Sqrt(Function):
+class Sqrt(Op):
     formula = "out = √x"
     derivative = "d/dx = 1/(2√x) = 0.5/out"
 
@@ -251,7 +260,7 @@ class Sqrt(Function):
         return grad * 0.5 / out
 
 
-class Abs(Function):
+class Abs(Op):
     formula = "out = |x|"
     derivative = "d/dx = sign(x) (0 at x = 0)"
 
@@ -266,7 +275,7 @@ class Abs(Function):
         return grad * sign
 
 
-class Sin(Function):
+class Sin(Op):
     formula = "out = sin(x)"
     derivative = "d/dx = cos(x)"
 
@@ -281,7 +290,7 @@ class Sin(Function):
         return grad * np.cos(x)
 
 
-class Cos(Function):
+class Cos(Op):
     formula = "out = cos(x)"
     derivative = "d/dx = -sin(x)"
 
@@ -296,7 +305,7 @@ class Cos(Function):
         return -grad * np.sin(x)
 
 
-class Tanh(Function):
+class Tanh(Op):
     formula = "out = tanh(x)"
     derivative = "d/dx = 1 - tanh(x)² = 1 - out²"
 
@@ -312,7 +321,7 @@ class Tanh(Function):
         return grad * (1 - out * out)
 
 
-class Sigmoid(Function):
+class Sigmoid(Op):
     formula = "out = 1 / (1 + exp(-x))"
     derivative = "d/dx = out·(1 - out)"
 
@@ -338,23 +347,23 @@ def sigmoid(x):
     return _sigmoid(x) if _is_array(x) else Sigmoid.apply(x)
 
 
-class Relu(Function):
+class Relu(Op):
     formula = "out = max(x, 0)"
     derivative = "d/dx = 1 where x > 0, else 0"
 
     @staticmethod
     def forward(ctx, x):
-        positive = x > 0
-        ctx.save_for_backward(positive)
-        return x * positive
+        out = np.maximum(x, 0)
+        ctx.save_for_backward(out)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (positive,) = ctx.saved_tensors
-        return grad * positive
+        (out,) = ctx.saved_tensors
+        return grad * (out > 0)
 
 
-class LeakyRelu(Function):
+class LeakyRelu(Op):
     formula = "out = x where x > 0, else negative_slope·x"
     derivative = "d/dx = 1 where x > 0, else negative_slope"
 
@@ -370,7 +379,7 @@ class LeakyRelu(Function):
         return grad * slope
 
 
-class Erf(Function):
+class Erf(Op):
     formula = "out = erf(x) = 2/√π ∫₀ˣ exp(-t²) dt"
     derivative = "d/dx = 2/√π · exp(-x²)"
 
@@ -396,7 +405,7 @@ def erf(x):
     return _erf(x) if _is_array(x) else Erf.apply(x)
 
 
-class Gelu(Function):
+class Gelu(Op):
     formula = "out = x·Φ(x), Φ the standard normal CDF (approximate='tanh': 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))))"
     derivative = "d/dx = Φ(x) + x·φ(x)"
 
@@ -419,7 +428,7 @@ class Gelu(Function):
         return grad * (cdf + x * pdf)
 
 
-class Softplus(Function):
+class Softplus(Op):
     formula = "out = ln(1 + exp(beta·x)) / beta (= x where beta·x > threshold)"
     derivative = "d/dx = sigmoid(beta·x) (= 1 where beta·x > threshold)"
 
@@ -437,7 +446,7 @@ class Softplus(Function):
         return np.where(bx > threshold, grad, grad * sigmoid(bx))
 
 
-class Clip(Function):
+class Clip(Op):
     formula = "out = min(max(x, low), high)"
     derivative = "d/dx = 1 where low <= x <= high, else 0"
 
@@ -457,7 +466,7 @@ class Clip(Function):
         return grad * inside
 
 
-class Cast(Function):
+class Cast(Op):
     formula = "out = x converted to another dtype"
     derivative = "d/dx = 1 (the gradient is converted back)"
 
@@ -471,7 +480,7 @@ class Cast(Function):
         return grad.astype(ctx.input_dtype)
 
 
-class Clone(Function):
+class Clone(Op):
     formula = "out = x (a copy)"
     derivative = "d/dx = 1"
 
@@ -487,7 +496,7 @@ class Clone(Function):
 # ---------------------------------------------------------------------------- reductions
 
 
-class Sum(Function):
+class Sum(Op):
     formula = "out = Σ x over axis"
     derivative = "d/dx = 1 for every summed element (the gradient is copied back along axis)"
 
@@ -502,7 +511,7 @@ class Sum(Function):
         return expand(grad.reshape(ctx.kept_shape), ctx.input_shape)
 
 
-class Mean(Function):
+class Mean(Op):
     formula = "out = (1/n) Σ x over axis"
     derivative = "d/dx = 1/n for every averaged element"
 
@@ -519,7 +528,7 @@ class Mean(Function):
         return expand(grad.reshape(ctx.kept_shape) / ctx.count, ctx.input_shape)
 
 
-class Max(Function):
+class Max(Op):
     """Reduction to the largest value; ties share the gradient equally (PyTorch's amax)."""
 
     formula = "out = max x over axis"
@@ -547,7 +556,7 @@ class Min(Max):
     reduce = staticmethod(np.min)
 
 
-class Var(Function):
+class Var(Op):
     formula = "out = Σ (x - mean)² / (n - ddof)"
     derivative = "d/dx = 2(x - mean) / (n - ddof)"
 
@@ -566,7 +575,7 @@ class Var(Function):
         return grad.reshape(ctx.kept_shape) * centered * (2.0 / ctx.divisor)
 
 
-class LogSumExp(Function):
+class LogSumExp(Op):
     formula = "out = ln Σ exp(x) = m + ln Σ exp(x - m), m = max x (so nothing overflows)"
     derivative = "d/dx = exp(x - out) = softmax(x)"
 
@@ -586,7 +595,7 @@ class LogSumExp(Function):
         return grad.reshape(ctx.kept_shape) * np.exp(x - out.reshape(ctx.kept_shape))
 
 
-class Softmax(Function):
+class Softmax(Op):
     formula = "out_i = exp(x_i - max x) / Σ_j exp(x_j - max x)"
     derivative = "d/dx = out · (grad - Σ grad·out)"
 
@@ -604,7 +613,7 @@ class Softmax(Function):
         return out * (grad - (grad * out).sum(axis=axis, keepdims=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmax(Op):
     formula = "out_i = x_i - logsumexp(x)"
     derivative = "d/dx = grad - softmax(x) · Σ grad"
 
@@ -625,7 +634,7 @@ class LogSoftmax(Function):
 # ------------------------------------------------------------------------------- shapes
 
 
-class Reshape(Function):
+class Reshape(Op):
     formula = "out = x with a new shape (same elements, same order)"
     derivative = "d/dx = 1 (the gradient is reshaped back)"
 
@@ -639,7 +648,7 @@ class Reshape(Function):
         return grad.reshape(ctx.input_shape)
 
 
-class Permute(Function):
+class Permute(Op):
     formula = "out = x with its axes reordered"
     derivative = "d/dx = 1 (the gradient's axes are put back)"
 
@@ -653,7 +662,7 @@ class Permute(Function):
         return np.transpose(grad, ctx.inverse)
 
 
-class Expand(Function):
+class Expand(Op):
     formula = "out = x repeated along broadcast axes"
     derivative = "d/dx = 1 per copy (the engine sums the copies back)"
 
@@ -675,7 +684,7 @@ def expand(grad, shape):
     return out
 
 
-class Getitem(Function):
+class Getitem(Op):
     formula = "out = x[index]"
     derivative = "d/dx = 1 at the picked positions (repeated picks add up), 0 elsewhere"
 
@@ -695,7 +704,7 @@ def _is_basic_index(index: object) -> bool:
     return all(p is None or p is Ellipsis or isinstance(p, (int, slice, np.integer)) for p in parts)
 
 
-class IndexAdd(Function):
+class IndexAdd(Op):
     """Scatter-add: the backward of indexing (and indexing is its backward)."""
 
     formula = "out = zeros(shape); out[index] += x"
@@ -726,7 +735,7 @@ def index_add(grad, index, shape):
     return IndexAdd.apply(grad, index=index, shape=shape)
 
 
-class Pad(Function):
+class Pad(Op):
     formula = "out = x surrounded by a constant"
     derivative = "d/dx = 1 inside, the padding gets nothing"
 
@@ -740,7 +749,7 @@ class Pad(Function):
         return grad[ctx.inside]
 
 
-class Cat(Function):
+class Cat(Op):
     formula = "out = the inputs joined along axis"
     derivative = "d/dx_k = 1 on x_k's own slice of the output"
 
@@ -757,7 +766,7 @@ class Cat(Function):
         return tuple(grad[s] for s in ctx.slices)
 
 
-class Stack(Function):
+class Stack(Op):
     formula = "out = the inputs stacked along a new axis"
     derivative = "d/dx_k = 1 on x_k's own slice of the output"
 
@@ -773,7 +782,7 @@ class Stack(Function):
         return tuple(grad[s] for s in ctx.slices)
 
 
-class MatMul(Function):
+class MatMul(Op):
     promotes_dtypes = True
     formula = "out = a @ b"
     derivative = "d/da = grad @ bᵀ, d/db = aᵀ @ grad"
@@ -829,7 +838,7 @@ def _add_windows(patches: np.ndarray, shape: tuple, kernel: tuple, stride: tuple
     return out
 
 
-class Windows(Function):
+class Windows(Op):
     """Sliding windows (im2col as a view): the building block of convolution and pooling."""
 
     formula = "out[n, c, i, j, p, q] = x[n, c, i·stride + p, j·stride + q]"
@@ -845,7 +854,7 @@ class Windows(Function):
         return add_windows(grad, ctx.input_shape, ctx.kwargs["kernel"], ctx.kwargs["stride"])
 
 
-class AddWindows(Function):
+class AddWindows(Op):
     formula = "out = zeros(shape); every window added back at its place (col2im)"
     derivative = "d/d(windows) = the windows of the gradient"
 
@@ -868,7 +877,7 @@ def add_windows(patches, shape, kernel, stride):
     return AddWindows.apply(patches, shape=shape, kernel=kernel, stride=stride)
 
 
-class MaxPick(Function):
+class MaxPick(Op):
     """Largest entry along the last axis; the gradient goes to the first maximum only
     (PyTorch's choice for max pooling, where ReLU's zeros make ties common)."""
 
@@ -887,7 +896,7 @@ class MaxPick(Function):
         return grad[..., None] * is_max
 
 
-class Linear(Function):
+class Linear(Op):
     """A fully connected layer in one node (rather than transpose, matmul and add)."""
 
     formula = "out = x @ wᵀ + b"
