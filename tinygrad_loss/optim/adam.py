@@ -60,12 +60,18 @@ class Adam(Optimizer):
         m, v = state["exp_avg"], state["exp_avg_sq"]
         lerp_(m, g, 1 - beta1)                      # m ← β₁·m + (1 − β₁)·g
         v *= beta2
-        v += (1 - beta2) * g * g                    # v ← β₂·v + (1 − β₂)·g²
+        scratch = np.multiply(g, g, out=np.empty_like(v))  # one temporary, reused below
+        scratch *= 1 - beta2
+        v += scratch                                # v ← β₂·v + (1 − β₂)·g²
         if group["amsgrad"]:
             v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
         step_size = group["lr"] / (1 - beta1 ** t)  # lr / (1 − β₁ᵗ)
-        denom = np.sqrt(v) / (1 - beta2 ** t) ** 0.5 + group["eps"]
-        p -= step_size * m / denom
+        denom = np.sqrt(v, out=scratch)
+        denom /= (1 - beta2 ** t) ** 0.5
+        denom += group["eps"]                       # √v̂ + ε
+        update = np.divide(m, denom, out=denom)
+        update *= step_size
+        p -= update                                 # p ← p − lr·m̂ / (√v̂ + ε)
 
 
 class AdamW(Adam):
