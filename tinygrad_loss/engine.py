@@ -362,10 +362,10 @@ def backward_steps(roots: list, root_grads: list, retain_graph: bool = False, cr
     """
     Tensor = tensor.Tensor
     grads: dict = {}  # tensor -> its gradient so far
-    owned: set = set()  # tensors whose gradient the engine allocated itself (summed in place)
+    owned: set = set()  # tensors whose gradient array the engine may keep or add to in place
     for root, g in zip(roots, root_grads):
         _accumulate(grads, owned, root, g, create_graph)
-    wanted = set(inputs) if inputs is not None else None
+    wanted = set(inputs) if inputs is not None else ()
     keep_all = mode.keep_grads
     for node in graph_nodes(roots):
         g = grads.pop(node, None)
@@ -374,7 +374,7 @@ def backward_steps(roots: list, root_grads: list, retain_graph: bool = False, cr
         if node._hooks:
             g = _run_hooks(node, g, create_graph)
             owned.discard(node)  # a hook may hand back an array the user keeps
-        if wanted is not None and node in wanted and found is not None:
+        if node in wanted:
             found[node] = g
         ctx = node.grad_fn
         if ctx is None:  # a leaf: its gradient is complete
@@ -383,22 +383,24 @@ def backward_steps(roots: list, root_grads: list, retain_graph: bool = False, cr
             continue
         if keep_all or node._retains_grad:
             _keep_grad(node, g, node in owned, create_graph)
+        # the chain rule, one node: the op turns d(loss)/d(output) into d(loss)/d(each input)
         grad_inputs = _call_backward(ctx, node, g, create_graph)
+        fresh_from_op = ctx.fresh_gradients and not create_graph
         for parent, pg in zip(ctx.inputs, grad_inputs):
             if pg is None or not isinstance(parent, Tensor) or not parent.requires_grad:
                 continue
             # a new array from a built-in op belongs to nobody else: no need to copy it later
-            fresh = ctx.fresh_gradients and pg is not g and getattr(pg, "base", 0) is None
+            fresh = fresh_from_op and pg is not g and getattr(pg, "base", 0) is None
             data = parent.data
             if pg.shape != data.shape:
-                pg, fresh = unbroadcast(pg, data.shape, ctx.name), True
+                pg, fresh = unbroadcast(pg, data.shape, ctx.name), not create_graph
             if pg.dtype != data.dtype:
-                pg, fresh = pg.astype(data.dtype), True
+                pg, fresh = pg.astype(data.dtype), not create_graph
             if parent in grads:
                 _accumulate(grads, owned, parent, pg, create_graph)
             else:
                 grads[parent] = pg
-                if fresh and not create_graph:
+                if fresh:
                     owned.add(parent)
         if not retain_graph:
             ctx.saved = _FREED
