@@ -16,7 +16,6 @@ This module does not import torch: torch functions are looked up lazily when fir
 
 from __future__ import annotations
 
-import importlib
 import math
 import zlib
 from collections.abc import Callable, Sequence
@@ -25,24 +24,12 @@ from typing import Any
 
 import numpy as np
 
+# ----------------------------------------------------------------------------- lazy torch
+from helpers import torch  # noqa: E402, N812 (lazy: no torch needed to import)
+from helpers import torch_functional as TF
+
 import tinygrad_loss as tl
 from tinygrad_loss.nn import functional as F  # noqa: N812 (PyTorch's spelling)
-
-# ----------------------------------------------------------------------------- lazy torch
-
-
-class _LazyModule:
-    """``torch.xxx`` resolved on first use, so importing this file never needs torch."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(importlib.import_module(self._name), attr)
-
-
-torch = _LazyModule("torch")
-TF = _LazyModule("torch.nn.functional")
 
 # ----------------------------------------------------------------------------- LossCase
 

@@ -15,7 +15,6 @@ so the catalogue (and every check that does not need PyTorch) works without it.
 
 from __future__ import annotations
 
-import importlib
 import math
 import zlib
 from collections.abc import Callable, Sequence
@@ -24,23 +23,11 @@ from typing import Any
 
 import numpy as np
 
-import tinygrad_loss as tl
-
 # ----------------------------------------------------------------------------- lazy torch
+from helpers import torch  # noqa: E402, N812 (lazy: no torch needed to import)
+from helpers import torch_functional as F
 
-
-class _LazyModule:
-    """``torch.amax`` etc. resolved on first use, so importing this file never needs torch."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(importlib.import_module(self._name), attr)
-
-
-torch = _LazyModule("torch")
-F = _LazyModule("torch.nn.functional")
+import tinygrad_loss as tl
 
 # ----------------------------------------------------------------------------- domains
 

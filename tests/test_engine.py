@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import Cube, WrongCube
 
 import tinygrad_loss as tl
 from tinygrad_loss import autograd, engine
@@ -968,38 +969,12 @@ def test_detect_anomaly_no_false_alarm():
 # --------------------------------------------------------------------------- gradcheck
 
 
-class WrongCube(Function):
-    """x³ with a deliberately wrong derivative (2x² instead of 3x²)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x**3
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * 2 * x**2
-
-
-class GoodCube(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x**3
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * 3 * x**2
-
-
 def test_gradcheck_passes_on_correct_functions():
     x = f64([[0.3, -0.7], [1.2, 0.4]])
     w = f64([[0.5, 1.5], [-0.2, 0.9]])
     assert autograd.gradcheck(lambda a, b: (a @ b).tanh() * a.exp(), [x, w]) is True
     assert autograd.gradcheck(lambda a: a.softmax(axis=1).log().sum(axis=0), [x]) is True
-    assert autograd.gradcheck(GoodCube.apply, [x]) is True
+    assert autograd.gradcheck(Cube.apply, [x]) is True
     assert autograd.gradcheck(lambda a: (a**2).mean(), (x,)) is True
 
 
@@ -1038,7 +1013,7 @@ def test_gradcheck_graph_blames_only_the_wrong_op():
 def test_gradcheck_graph_passes_on_built_in_ops():
     x = f64([[0.3, -0.8], [1.1, 0.2]], name="x")
     w = f64([[0.7, 0.2], [-0.5, 0.4]], name="w")
-    loss = ((x @ w).sigmoid().log_softmax(axis=1) * x).sum() + GoodCube.apply(w).mean()
+    loss = ((x @ w).sigmoid().log_softmax(axis=1) * x).sum() + Cube.apply(w).mean()
     assert autograd.gradcheck_graph(loss) is True
 
 
