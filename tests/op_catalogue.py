@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 # ----------------------------------------------------------------------------- lazy torch
-from helpers import torch  # noqa: E402, N812 (lazy: no torch needed to import)
+from helpers import torch  # lazy: importing this file never needs torch
 from helpers import torch_functional as F
 
 import tinygrad_loss as tl
