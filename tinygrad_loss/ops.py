@@ -829,9 +829,12 @@ def _windows_view(x: np.ndarray, kernel: tuple, stride: tuple) -> np.ndarray:
 def _add_windows(patches: np.ndarray, shape: tuple, kernel: tuple, stride: tuple) -> np.ndarray:
     """The adjoint of ``_windows_view`` (col2im): add each patch back where it came from.
     One vectorised slice-add per kernel offset, no loop over pixels."""
-    out = np.zeros(shape, dtype=patches.dtype)
     _, _, oh, ow, kh, kw = patches.shape
     sh, sw = stride
+    if (sh, sw) == (kh, kw) and (oh * kh, ow * kw) == tuple(shape[2:]):
+        # the windows tile the image (pooling): putting them back is a transpose, no additions
+        return patches.transpose(0, 1, 2, 4, 3, 5).reshape(shape)
+    out = np.zeros(shape, dtype=patches.dtype)
     for i in range(kh):
         for j in range(kw):
             out[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += patches[:, :, :, :, i, j]
