@@ -306,8 +306,9 @@ def train(config: TrainConfig, resume: str | None = None, progress_bar: bool = T
         history.epochs.append({"epoch": epoch + 1, "train_loss": train_loss, "test_loss": test_loss,
                                f"train_{metric}": train_quality, f"test_{metric}": test_quality,
                                "mean_batch_loss": total / count})
-        bar.write(f"epoch {epoch + 1:3d}/{config.epochs}  train loss {train_loss:.4f}  {metric} {train_quality:.4f}"
-                  f"  |  test loss {test_loss:.4f}  {metric} {test_quality:.4f}")
+        line = (f"epoch {epoch + 1:3d}/{config.epochs}  train loss {train_loss:.4f}  {metric} {train_quality:.4f}"
+                f"  |  test loss {test_loss:.4f}  {metric} {test_quality:.4f}")
+        (bar.write if progress_bar else log)(line)  # above the progress bar, or to the caller's log
         save_checkpoint(out_dir / "checkpoint.safetensors", model, optimizer, epoch + 1, history, config)
     bar.close()
     save(model.state_dict(), str(out_dir / "model.safetensors"))
