@@ -20,6 +20,7 @@ Read this file to see how backpropagation works; it is the only place the chain 
 from __future__ import annotations
 
 import gc
+import heapq
 import os
 import sys
 import warnings
@@ -367,10 +368,13 @@ def backward_steps(roots: list, root_grads: list, retain_graph: bool = False, cr
         _accumulate(grads, owned, root, g, create_graph)
     wanted = set(inputs) if inputs is not None else ()
     keep_all = mode.keep_grads
-    for node in graph_nodes(roots):
-        g = grads.pop(node, None)
-        if g is None:
-            continue  # reached, but every path to it returned None
+    # latest-created first: every consumer of a tensor was created after it, so by the time a
+    # tensor comes off this heap all the gradient flowing into it has arrived
+    queue = [(-t._seq, t) for t in grads]
+    heapq.heapify(queue)
+    while queue:
+        node = heapq.heappop(queue)[1]
+        g = grads.pop(node)
         if node._hooks:
             g = _run_hooks(node, g, create_graph)
             owned.discard(node)  # a hook may hand back an array the user keeps
@@ -400,6 +404,7 @@ def backward_steps(roots: list, root_grads: list, retain_graph: bool = False, cr
                 _accumulate(grads, owned, parent, pg, create_graph)
             else:
                 grads[parent] = pg
+                heapq.heappush(queue, (-parent._seq, parent))
                 if fresh:
                     owned.add(parent)
         if not retain_graph:
