@@ -294,3 +294,26 @@ def test_underflow_and_saturation_give_exact_zeros_not_nan(dtype):
     # at -1e3 and -1e4: exp, σ', tanh' and softplus' = σ all underflow to exactly 0;
     # at +1e3 and +1e4 only softplus' slope (1) is left
     np.testing.assert_array_equal(g, np.array([0.0, 0.0, 1.0, 1.0], dtype=dtype))
+
+
+def test_reductions_of_empty_tensors_match_torch():
+    torch = pytest.importorskip("torch", reason="PyTorch not installed")
+    empty = np.empty((0, 3))
+    for axis in (0, 1):
+        ours = tl.tensor(empty, requires_grad=True)
+        theirs = torch.tensor(empty, requires_grad=True)
+        np.testing.assert_array_equal(ours.logsumexp(axis).data, torch.logsumexp(theirs, axis).detach().numpy())
+        assert ours.softmax(axis).shape == tuple(torch.softmax(theirs, axis).shape)
+        assert ours.log_softmax(axis).shape == tuple(torch.log_softmax(theirs, axis).shape)
+        ours.logsumexp(axis).sum().backward()
+        assert ours.grad.shape == (0, 3)
+    assert tl.tensor(np.empty(0)).logsumexp().item() == -np.inf
+
+
+def test_optimizer_load_state_dict_checks_the_loaded_hyperparameters():
+    w = tl.tensor(np.ones(3), requires_grad=True)
+    adam = tl.optim.Adam([w], lr=0.1)
+    state = adam.state_dict()
+    state["param_groups"][0]["lr"] = -1.0
+    with pytest.raises(ValueError, match="lr"):
+        tl.optim.Adam([w], lr=0.1).load_state_dict(state)

@@ -582,6 +582,11 @@ class LogSumExp(Op):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         ctx.kept_shape = _reduced_shape(x.shape, axis)
+        if x.size == 0:  # a sum of no exponentials is 0, and its log is -inf (as PyTorch)
+            out = np.full(ctx.kept_shape, -np.inf, dtype=x.dtype)
+            out = out if keepdims else _drop_reduced(out, axis)
+            ctx.save_for_backward(x, out)
+            return out
         m = np.max(x, axis=axis, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)  # all -inf: exp(x - 0) = 0, no NaN
         out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
@@ -601,6 +606,10 @@ class Softmax(Op):
 
     @staticmethod
     def forward(ctx, x, axis=-1):
+        if x.size == 0:
+            out = x.copy()
+            ctx.save_for_backward(out)
+            return out
         e = np.exp(x - np.max(x, axis=axis, keepdims=True))
         out = e / np.sum(e, axis=axis, keepdims=True)
         ctx.save_for_backward(out)
@@ -619,6 +628,10 @@ class LogSoftmax(Op):
 
     @staticmethod
     def forward(ctx, x, axis=-1):
+        if x.size == 0:
+            out = x.copy()
+            ctx.save_for_backward(out)
+            return out
         shifted = x - np.max(x, axis=axis, keepdims=True)
         out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
         ctx.save_for_backward(out)

@@ -273,6 +273,7 @@ class Optimizer:
             raise ValueError(f"{name}.load_state_dict: the state dict has {len(saved_groups)} parameter "
                              f"groups, this optimizer has {len(self.param_groups)}")
         for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups, strict=True)):
+            self._check_group(saved)  # a saved (or edited) state dict gets the same checks as __init__
             if len(group["params"]) != len(saved["params"]):
                 raise ValueError(f"{name}.load_state_dict: parameter group {i} has {len(saved['params'])} "
                                  f"parameters in the state dict but {len(group['params'])} in this optimizer")
