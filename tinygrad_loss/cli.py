@@ -1,4 +1,5 @@
-"""The ``tinygrad-loss`` command line."""
+"""tinygrad-loss: train small models on real data, explain and plot every loss with the
+gradient it sends back, and draw the backward pass. `tinygrad-loss COMMAND --help` for each."""
 
 from __future__ import annotations
 
