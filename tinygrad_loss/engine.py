@@ -239,7 +239,8 @@ class Function:
         try:
             data = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, TypeError, IndexError) as error:
-            raise _forward_error(cls, args, error) from (None if cls.__module__ == ops.__name__ else error)
+            # a built-in op's numpy traceback is noise; a user-defined op's is the user's own code
+            raise _forward_error(cls, args, error) from (None if issubclass(cls, ops.Op) else error)
         if type(data) is not np.ndarray:
             data = _as_output_array(ctx, data)
         if mode.anomaly:

@@ -127,6 +127,12 @@ def arange(
     return _finish(np.arange(start, end, step).astype(as_dtype(dtype, "arange")), requires_grad, device, name)
 
 
+def _steps(steps: Any, where: str) -> int:
+    if int(steps) != steps or steps < 0:
+        raise ValueError(f"{where}: steps must be a non-negative integer, got {steps!r}")
+    return int(steps)
+
+
 def linspace(
     start: float,
     end: float,
@@ -137,9 +143,7 @@ def linspace(
     name: str | None = None,
 ) -> Tensor:
     """``steps`` evenly spaced values from start to end, both included."""
-    if int(steps) != steps or steps < 0:
-        raise ValueError(f"linspace: steps must be a non-negative integer, got {steps!r}")
-    values = np.linspace(start, end, steps).astype(_float_dtype(dtype, "linspace"))
+    values = np.linspace(start, end, _steps(steps, "linspace")).astype(_float_dtype(dtype, "linspace"))
     return _finish(values, requires_grad, device, name)
 
 
@@ -154,9 +158,7 @@ def logspace(
     name: str | None = None,
 ) -> Tensor:
     """``base ** linspace(start, end, steps)``."""
-    if int(steps) != steps or steps < 0:
-        raise ValueError(f"logspace: steps must be a non-negative integer, got {steps!r}")
-    values = np.logspace(start, end, steps, base=base).astype(_float_dtype(dtype, "logspace"))
+    values = np.logspace(start, end, _steps(steps, "logspace"), base=base).astype(_float_dtype(dtype, "logspace"))
     return _finish(values, requires_grad, device, name)
 
 

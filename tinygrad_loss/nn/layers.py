@@ -54,9 +54,9 @@ class Conv2d(Module):
         super().__init__()
         self.in_channels = _positive(in_channels, "in_channels", "Conv2d")
         self.out_channels = _positive(out_channels, "out_channels", "Conv2d")
-        self.kernel_size = LF._pair(kernel_size, "kernel_size", "Conv2d")
-        self.stride = LF._pair(stride, "stride", "Conv2d")
-        self.padding = LF._pair(padding, "padding", "Conv2d")
+        self.kernel_size = LF._int_pair(kernel_size, "kernel_size", "Conv2d")
+        self.stride = LF._int_pair(stride, "stride", "Conv2d")
+        self.padding = LF._int_pair(padding, "padding", "Conv2d")
         if min(self.kernel_size) <= 0 or min(self.stride) <= 0 or min(self.padding) < 0:
             raise ValueError(f"Conv2d: kernel_size and stride must be positive and padding non-negative, got "
                              f"{self.kernel_size}, {self.stride}, {self.padding}")

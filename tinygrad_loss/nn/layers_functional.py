@@ -13,7 +13,7 @@ from ..factories import generator
 from ..tensor import Tensor, as_tensor
 
 
-def _pair(value: int | tuple, name: str, where: str) -> tuple[int, int]:
+def _int_pair(value: int | tuple, name: str, where: str) -> tuple[int, int]:
     pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
     if len(pair) != 2 or any(int(v) != v for v in pair):
         raise ValueError(f"{where}: {name} must be an int or a pair of ints, got {value!r}")
@@ -42,9 +42,9 @@ def _padded(x: Tensor, padding: tuple[int, int], value: float = 0.0) -> Tensor:
 
 
 def _pool_args(kernel_size: Any, stride: Any, padding: Any, where: str) -> tuple[tuple, tuple, tuple]:
-    kernel = _pair(kernel_size, "kernel_size", where)
-    stride = kernel if stride is None else _pair(stride, "stride", where)
-    padding = _pair(padding, "padding", where)
+    kernel = _int_pair(kernel_size, "kernel_size", where)
+    stride = kernel if stride is None else _int_pair(stride, "stride", where)
+    padding = _int_pair(padding, "padding", where)
     if min(kernel) <= 0 or min(stride) <= 0:
         raise ValueError(f"{where}: kernel_size and stride must be positive, got {kernel} and {stride}")
     if min(padding) < 0 or padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
@@ -67,7 +67,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | 
     if _image(x, "conv2d").shape[1] != in_channels:
         raise ShapeError(f"conv2d: input has {x.shape[1]} channels (shape {x.shape}) but the weight "
                          f"{weight.shape} expects {in_channels}")
-    stride, padding = _pair(stride, "stride", "conv2d"), _pair(padding, "padding", "conv2d")
+    stride, padding = _int_pair(stride, "stride", "conv2d"), _int_pair(padding, "padding", "conv2d")
     patches = _windows(x, (kh, kw), stride, padding, "conv2d")  # (N, C, OH, OW, KH, KW)
     n, _, oh, ow, _, _ = patches.shape
     columns = patches.permute(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, in_channels * kh * kw)
