@@ -239,13 +239,15 @@ def test_saved_tensors_freed_after_backward():
     w = f64([3.0, 4.0])
     prod = x * w
     loss = prod.sum()
-    assert len(prod.grad_fn.saved) == 2
-    assert prod.grad_fn.saved[0] is x.data
+    assert len(prod.grad_fn.saved_tensors) == 2
+    assert prod.grad_fn.saved_tensors[0] is x.data
     loss.backward()
-    assert prod.grad_fn.saved is engine._FREED
-    assert loss.grad_fn.saved is engine._FREED
+    assert prod.grad_fn.saved_tensors is engine._FREED
+    assert loss.grad_fn.saved_tensors is engine._FREED
     with pytest.raises(GraphError, match="retain_graph"):
-        _ = prod.grad_fn.saved_tensors
+        _ = prod.grad_fn.saved_tensors[0]
+    with pytest.raises(GraphError, match="retain_graph"):
+        a, b = prod.grad_fn.saved_tensors
 
 
 def test_saved_tensors_kept_with_retain_graph():

@@ -548,7 +548,7 @@ def _grads_put_back(root: Tensor, where: str = "trace") -> Iterator[None]:
     """Empty every ``.grad`` in the graph for the duration, then put the old ones back.
     Refuses a graph whose saved values an earlier backward freed."""
     tensors = engine.graph_nodes([root])
-    if any(t.grad_fn is not None and t.grad_fn.saved is engine._FREED for t in tensors):
+    if any(t.grad_fn is not None and t.grad_fn.saved_tensors is engine._FREED for t in tensors):
         raise GraphError(f"{where}: the graph was freed by an earlier backward(), so it cannot be stepped through "
                          f"again. Call {where} before backward(), or call backward(retain_graph=True).")
     before = [t._grad for t in tensors]

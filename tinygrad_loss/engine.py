@@ -20,11 +20,11 @@ Read this file to see how backpropagation works; it is the only place the chain 
 from __future__ import annotations
 
 import gc
-import heapq
 import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator
+from heapq import heapify, heappop, heappush
 from operator import attrgetter
 from typing import Any
 
@@ -144,7 +144,30 @@ def user_frame() -> str:
 
 # ----------------------------------------------------------------------------- Function
 
-_FREED = "freed"  # ctx.saved after backward without retain_graph=True
+_new = object.__new__  # an op instance without calling __init__ (it has none)
+
+
+class _Freed:
+    """What ``ctx.saved_tensors`` holds once backward has freed the graph: using it raises."""
+
+    __slots__ = ()
+
+    def _raise(self, *args: Any) -> Any:
+        raise GraphError(_freed_message("this op"))
+
+    __iter__ = __getitem__ = __len__ = _raise
+
+    def __repr__(self) -> str:
+        return "<freed by backward>"
+
+
+def _freed_message(op: str) -> str:
+    return (f"{op}: trying to backward through the graph a second time; its saved values were freed "
+            "after the first backward. Pass retain_graph=True to the first backward() if you need to "
+            "call it twice.")
+
+
+_FREED = _Freed()
 
 
 class Function:
@@ -173,7 +196,7 @@ class Function:
 
     # A node that needs nothing beyond these slots allocates no __dict__: with 100,000 nodes in
     # a graph, fewer objects means far less work for Python's cyclic garbage collector.
-    __slots__ = ("saved", "inputs", "kwargs", "__dict__", "__weakref__")
+    __slots__ = ("saved_tensors", "inputs", "kwargs", "__dict__", "__weakref__")
 
     #: How the op is drawn and stepped through: its forward formula and local derivative.
     formula = ""
@@ -185,22 +208,13 @@ class Function:
     promotes_dtypes = False
 
     def save_for_backward(self, *arrays: Any) -> None:
-        self.saved = arrays
-
-    @property
-    def saved_tensors(self) -> tuple:
-        saved = self.saved
-        if saved is _FREED:
-            raise GraphError(
-                f"{self.name}: trying to backward through the graph a second time; its saved "
-                "values were freed after the first backward. Pass retain_graph=True to the first "
-                "backward() if you need to call it twice."
-            )
-        return saved
+        """Keep what backward needs; backward reads it back as ``ctx.saved_tensors``."""
+        self.saved_tensors = arrays
 
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
-        return tuple(isinstance(a, tensor.Tensor) and a.requires_grad for a in self.inputs)
+        Tensor = tensor.Tensor
+        return tuple([isinstance(a, Tensor) and a.requires_grad for a in self.inputs])
 
     @property
     def name(self) -> str:
@@ -221,15 +235,16 @@ class Function:
     def apply(cls, *args: Any, **kwargs: Any) -> tensor.Tensor:
         """Run ``forward`` on the data of ``args`` and record the node if a gradient is needed."""
         Tensor = tensor.Tensor
-        ctx = cls()
-        ctx.saved = ()
+        ctx = _new(cls)
+        ctx.saved_tensors = ()
         ctx.kwargs = kwargs
         arrays = []
         needs_grad = False
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a.data)
-                needs_grad = needs_grad or a.requires_grad
+                if a.requires_grad:
+                    needs_grad = True
             elif isinstance(a, np.generic):  # np.float64(2) must not turn float32 into float64
                 arrays.append(a.item())
             else:
@@ -279,9 +294,9 @@ def _as_output_array(ctx: Function, data: Any) -> np.ndarray:
     if isinstance(data, tensor.Tensor):
         return data.data
     array = np.asarray(data)
-    saved = ctx.saved
+    saved = ctx.saved_tensors
     if saved and any(s is data for s in saved):
-        ctx.saved = tuple(array if s is data else s for s in saved)
+        ctx.saved_tensors = tuple(array if s is data else s for s in saved)
     return array
 
 
@@ -372,9 +387,9 @@ def backward_steps(roots: list, root_grads: list, retain_graph: bool = False, cr
     # latest-created first: every consumer of a tensor was created after it, so by the time a
     # tensor comes off this heap all the gradient flowing into it has arrived
     queue = [(-t._seq, t) for t in grads]
-    heapq.heapify(queue)
+    heapify(queue)
     while queue:
-        node = heapq.heappop(queue)[1]
+        node = heappop(queue)[1]
         g = grads.pop(node)
         if node._hooks:
             g = _run_hooks(node, g, create_graph)
@@ -399,17 +414,17 @@ def backward_steps(roots: list, root_grads: list, retain_graph: bool = False, cr
             data = parent.data
             if pg.shape != data.shape:
                 pg, fresh = unbroadcast(pg, data.shape, ctx.name), not create_graph
-            if pg.dtype != data.dtype:
+            if pg.dtype is not data.dtype and pg.dtype != data.dtype:  # `is` first: dtypes are shared objects
                 pg, fresh = pg.astype(data.dtype), not create_graph
             if parent in grads:
                 _accumulate(grads, owned, parent, pg, create_graph)
             else:
                 grads[parent] = pg
-                heapq.heappush(queue, (-parent._seq, parent))
+                heappush(queue, (-parent._seq, parent))
                 if fresh:
                     owned.add(parent)
         if not retain_graph:
-            ctx.saved = _FREED
+            ctx.saved_tensors = _FREED
         yield node, g, grad_inputs
 
 
@@ -432,20 +447,20 @@ def run_backward(roots: list, root_grads: list, retain_graph: bool = False,
 
 def _call_backward(ctx: Function, node: Any, g: Any, create_graph: bool) -> tuple:
     """Call the op's backward: on arrays normally, on Tensors (recording) under create_graph."""
-    saved = ctx.saved
+    saved = ctx.saved_tensors
     if saved is _FREED:
-        ctx.saved_tensors  # raises the clear error  # noqa: B018
+        raise GraphError(_freed_message(ctx.name))
     grad_was_enabled = mode.grad_enabled
     mode.grad_enabled = create_graph
     if create_graph:
-        ctx.saved = tuple(_saved_as_tensor(s, ctx, node) for s in saved)
+        ctx.saved_tensors = tuple(_saved_as_tensor(s, ctx, node) for s in saved)
     try:
         result = ctx.backward(ctx, g)
     finally:
         mode.grad_enabled = grad_was_enabled
         if create_graph:
-            ctx.saved = saved
-    if not isinstance(result, tuple):
+            ctx.saved_tensors = saved
+    if type(result) is not tuple:
         result = (result,)
     if len(result) != len(ctx.inputs):
         raise GraphError(f"{ctx.name}.backward returned {len(result)} gradient(s) but forward "
@@ -507,7 +522,10 @@ def _keep_grad(t: Any, g: Any, owned: bool, create_graph: bool) -> None:
     """Store a finished gradient in ``t.grad`` (a leaf, or a node kept by retain_grad/keep_grads),
     adding it to what is there from earlier backward calls."""
     if t._grad is None:
-        t._grad = _as_grad_tensor(g, owned, create_graph)
+        if owned and type(g) is np.ndarray:  # the usual case: a new array nobody else holds
+            t._grad = tensor.Tensor._make(g, False, None)
+        else:
+            t._grad = _as_grad_tensor(g, owned, create_graph)
         return
     if t._grad.data.any():  # a zeroed .grad (zero_grad(set_to_none=False)) is no trap
         warn_once("accumulate", "backward() added to a .grad that already held a gradient: gradients "

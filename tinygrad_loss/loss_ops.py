@@ -59,13 +59,12 @@ class CrossEntropy(Op):
         exp = np.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
         log_total = np.log(total)
-        w = np.ones(classes, dtype=logits.dtype) if weight is None else weight.astype(logits.dtype, copy=False)
-        w_target = w[safe_target] * keep  # 0 for ignored samples
-        rows = np.arange(n)
-        loss = -(1 - label_smoothing) * w_target * (shifted[rows, safe_target] - log_total[:, 0])
+        w = None if weight is None else weight.astype(logits.dtype, copy=False)  # None: every class weighs 1
+        w_target = keep.astype(logits.dtype) if w is None else w[safe_target] * keep  # 0 for ignored samples
+        loss = -(1 - label_smoothing) * w_target * (shifted[np.arange(n), safe_target] - log_total[:, 0])
         if label_smoothing:
             log_p = shifted - log_total
-            loss = loss - (label_smoothing / classes) * (log_p * w).sum(axis=1) * keep
+            loss = loss - (label_smoothing / classes) * _class_sum(log_p, w) * keep
         denominator = w_target.sum() if reduction == "mean" else 1
         exp *= 1.0 / total  # the softmax, kept for backward
         ctx.save_for_backward(logits, exp, w, w_target, keep, safe_target, denominator)
@@ -79,18 +78,25 @@ class CrossEntropy(Op):
         eps = ctx.kwargs.get("label_smoothing", 0.0)
         classes = logits.shape[1]
         scale = grad.reshape(-1, 1) if grad.ndim else grad / denominator
-        a = ((1 - eps) * w_target + (eps / classes) * w.sum() * keep)[:, None]
+        hot = (1 - eps) * w_target if eps else w_target  # b's one-hot part: (1 - ε)·w[y_i]
+        w_sum = classes if w is None else w.sum()
+        a = (hot + (eps / classes) * w_sum * keep if eps else hot)[:, None]  # a_i of the docstring
         if not _is_array(logits):  # create_graph: the softmax as a recorded op, one-hot as constants
             b = np.zeros(p.shape, dtype=p.dtype)
-            b[np.arange(len(b)), target] = (1 - eps) * w_target
+            b[np.arange(len(b)), target] = hot
             if eps:
-                b += (eps / classes) * w * keep[:, None]
+                b += (eps / classes) * (1 if w is None else w) * keep[:, None]
             return (a * logits.softmax(axis=1) - b) * scale, None
         grad_logits = p * (a * scale)  # a fresh array: subtract the one-hot part in place
-        grad_logits[np.arange(len(p)), target] -= (1 - eps) * w_target * scale.reshape(-1)
+        grad_logits[np.arange(len(p)), target] -= hot * scale.reshape(-1)
         if eps:
-            grad_logits -= (eps / classes) * w * (keep[:, None] * scale)
+            grad_logits -= (eps / classes) * (1 if w is None else w) * (keep[:, None] * scale)
         return grad_logits, None
+
+
+def _class_sum(x, w):
+    """Σ_c w_c·x[..., c] over the last (class) axis; ``w`` None means every weight is 1."""
+    return (x if w is None else x * w).sum(axis=-1)
 
 
 class BinaryCrossEntropy(Op):

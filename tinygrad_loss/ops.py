@@ -18,6 +18,7 @@ import numpy as np
 
 from .engine import Function
 
+NUMBERS = (int, float)  # Python numbers reach an op's forward as they are, never as arrays
 SQRT_HALF = math.sqrt(0.5)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -94,7 +95,10 @@ class Mul(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return grad * b, grad * a
+        # a Python number (the 2 in x * 2) is a constant: no gradient to compute for it
+        grad_a = None if type(a) in NUMBERS else grad * b
+        grad_b = None if type(b) in NUMBERS else grad * a
+        return grad_a, grad_b
 
 
 class Div(Op):
@@ -504,6 +508,8 @@ class Sum(Op):
     def forward(ctx, x, axis=None, keepdims=False):
         ctx.input_shape = x.shape
         ctx.kept_shape = _reduced_shape(x.shape, axis)
+        if axis is None and not keepdims:  # a 0-d array rather than the numpy scalar x.sum() gives
+            return x.sum(keepdims=True).reshape(())
         return x.sum(axis=axis, keepdims=keepdims)
 
     @staticmethod

@@ -58,9 +58,10 @@ class Adam(Optimizer):
         state["step"] += 1
         t = state["step"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        lerp_(m, g, 1 - beta1)                      # m ← β₁·m + (1 − β₁)·g
+        scratch = self._scratch(p)
+        lerp_(m, g, 1 - beta1, scratch)             # m ← β₁·m + (1 − β₁)·g
         v *= beta2
-        scratch = np.multiply(g, g, out=np.empty_like(v))  # one temporary, reused below
+        np.multiply(g, g, out=scratch)
         scratch *= 1 - beta2
         v += scratch                                # v ← β₂·v + (1 − β₂)·g²
         if group["amsgrad"]:

@@ -72,16 +72,20 @@ class ParamState(MutableMapping):
         self._items = {id(p): (p, s) for p, s in pairs}
 
 
-def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
+def lerp_(start: np.ndarray, end: np.ndarray, weight: float, scratch: np.ndarray | None = None) -> np.ndarray:
     """start ← start + weight·(end − start), in place: an exponential moving average.
 
     With ``weight = 1 − β`` this is ``start ← β·start + (1 − β)·end``. Computed as PyTorch's
     ``lerp_`` does (from the nearer end), so float64 trajectories agree to the last bits.
+    ``scratch``, an array shaped like ``start``, spares a temporary.
     """
+    step = np.subtract(end, start, out=scratch)
     if weight < 0.5:
-        start += weight * (end - start)
+        step *= weight
+        start += step
     else:
-        start[...] = end - (end - start) * (1 - weight)
+        step *= 1 - weight
+        np.subtract(end, step, out=start)
     return start
 
 
@@ -117,6 +121,7 @@ class Optimizer:
         self.state: ParamState = ParamState()
         self.param_groups: list[dict[str, Any]] = []
         self._opt_called = False  # set by step(); a scheduler warns if it steps first
+        self._scratch_arrays: dict[tuple, np.ndarray] = {}
         self._check_group(self.defaults)
         groups = list(params)
         if not groups:
@@ -206,12 +211,13 @@ class Optimizer:
                 loss = closure()
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                grad = p._grad  # parameters are leaves: the .grad property's non-leaf warning can't apply
+                if grad is None:
                     continue
                 state = self.state[p]
                 if not state:
                     state.update(self._init_state(p.data, group))
-                self._update(p.data, self._gradient(p.data, p.grad.data, group), state, group)
+                self._update(p.data, self._gradient(p.data, grad.data, group), state, group)
         self._opt_called = True
         return loss
 
@@ -224,6 +230,13 @@ class Optimizer:
         """L2 regularisation folded into the gradient: g ← g + λ·p (λ = weight_decay)."""
         wd = group.get("weight_decay", 0)
         return g + wd * param if wd != 0 else g
+
+    def _scratch(self, like: np.ndarray) -> np.ndarray:
+        """A work array shaped like ``like``, reused from step to step (its contents are garbage)."""
+        key = (like.shape, like.dtype)
+        if key not in self._scratch_arrays:
+            self._scratch_arrays[key] = np.empty_like(like)
+        return self._scratch_arrays[key]
 
     def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
         """The state of a parameter before its first update (e.g. zero moving averages)."""
