@@ -588,6 +588,18 @@ CASES: list[Case] = [
         "conv-channels", lambda: nn.Conv2d(1, 2, 3)(ones(1, 3, 5, 5)), ShapeError, ("conv2d", "3 channels", "expects 1")
     ),
     Case(
+        "functional-conv-stride-zero",
+        lambda: nn.functional.conv2d(ones(1, 1, 5, 5), ones(2, 1, 3, 3), stride=0),
+        ValueError,
+        ("conv2d", "stride", "(0, 0)", "positive"),
+    ),
+    Case(
+        "functional-conv-negative-padding",
+        lambda: nn.functional.conv2d(ones(1, 1, 5, 5), ones(2, 1, 3, 3), padding=-1),
+        ValueError,
+        ("conv2d", "padding", "(-1, -1)", "non-negative"),
+    ),
+    Case(
         "conv-not-an-image",
         lambda: nn.Conv2d(1, 2, 3)(ones(1, 5, 5)),
         ShapeError,

@@ -1,4 +1,5 @@
-"""Activations and the loss catalogue, with PyTorch's names, arguments and defaults.
+"""Activations and the loss catalogue, with PyTorch's names, arguments and defaults; the layer
+functions (linear, conv2d, pooling, ...) of ``layers_functional`` are here too, as in PyTorch.
 
 Every loss's docstring has the same four parts — Formula, When to use, Gradient, Example —
 which ``tinygrad-loss losses NAME`` prints. ``reduction`` is ``'mean'`` (average over
@@ -15,8 +16,10 @@ import numpy as np
 from .. import loss_ops
 from ..errors import DTypeError, IndexOutOfRangeError, ShapeError
 from ..tensor import Tensor, as_tensor, where
+from .layers_functional import avg_pool2d, batch_norm, conv2d, dropout, embedding, layer_norm, linear, max_pool2d
 
 __all__ = [
+    "linear", "conv2d", "max_pool2d", "avg_pool2d", "dropout", "batch_norm", "layer_norm", "embedding",
     "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax", "logsigmoid",
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "poisson_nll_loss",

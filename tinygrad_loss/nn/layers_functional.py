@@ -1,4 +1,5 @@
-"""Layer functions (the maths behind nn.Linear, nn.Conv2d, ...), built from Tensor ops only,
+"""Layer functions (the maths behind nn.Linear, nn.Conv2d, ...), built from Tensor ops and a few
+fused ops (ops.Linear, conv_ops.Conv2d, conv_ops.MaxPool2d: one graph node per layer, for speed),
 so their gradients come from the ops' own backward and create_graph works through them."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import ops
+from .. import conv_ops, ops
 from ..errors import DTypeError, IndexOutOfRangeError, ShapeError
 from ..factories import generator
 from ..tensor import Tensor, as_tensor
@@ -34,11 +35,11 @@ def _image(x: Tensor, where: str) -> Tensor:
     return x
 
 
-def _padded(x: Tensor, padding: tuple[int, int], value: float = 0.0) -> Tensor:
+def _padded(x: Tensor, padding: tuple[int, int]) -> Tensor:
     if padding == (0, 0):
         return x
     ph, pw = padding
-    return x.pad(((0, 0), (0, 0), (ph, ph), (pw, pw)), value)
+    return x.pad(((0, 0), (0, 0), (ph, ph), (pw, pw)))
 
 
 def _pool_args(kernel_size: Any, stride: Any, padding: Any, where: str) -> tuple[tuple, tuple, tuple]:
@@ -52,35 +53,41 @@ def _pool_args(kernel_size: Any, stride: Any, padding: Any, where: str) -> tuple
     return kernel, stride, padding
 
 
-def _windows(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, where: str, pad_value: float = 0.0) -> Tensor:
-    x = _padded(_image(x, where), padding, pad_value)
-    if x.shape[2] < kernel[0] or x.shape[3] < kernel[1]:
-        raise ShapeError(f"{where}: kernel {kernel} is larger than the (padded) image {x.shape[2:]}")
-    return ops.Windows.apply(x, kernel=kernel, stride=stride)
+def _check_kernel_fits(x: Tensor, kernel: tuple, padding: tuple, where: str) -> None:
+    padded = (x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1])
+    if padded[0] < kernel[0] or padded[1] < kernel[1]:
+        raise ShapeError(f"{where}: kernel {kernel} is larger than the (padded) image {padded}")
+
+
+def _windows(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, where: str) -> Tensor:
+    _check_kernel_fits(_image(x, where), kernel, padding, where)
+    return ops.Windows.apply(_padded(x, padding), kernel=kernel, stride=stride)
 
 
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple = 1,
            padding: int | tuple = 0) -> Tensor:
     """2-d convolution (cross-correlation, as PyTorch): every patch times the kernels, as one
-    matrix product (im2col on a strided view, then BLAS)."""
+    matrix product (im2col on a strided view, then BLAS), in one graph node (conv_ops.Conv2d)."""
     out_channels, in_channels, kh, kw = weight.shape
     if _image(x, "conv2d").shape[1] != in_channels:
         raise ShapeError(f"conv2d: input has {x.shape[1]} channels (shape {x.shape}) but the weight "
                          f"{weight.shape} expects {in_channels}")
     stride, padding = _int_pair(stride, "stride", "conv2d"), _int_pair(padding, "padding", "conv2d")
-    patches = _windows(x, (kh, kw), stride, padding, "conv2d")  # (N, C, OH, OW, KH, KW)
-    n, _, oh, ow, _, _ = patches.shape
-    columns = patches.permute(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, in_channels * kh * kw)
-    out = (columns @ weight.reshape(out_channels, -1).T).reshape(n, oh, ow, out_channels).permute(0, 3, 1, 2)
-    return out if bias is None else out + bias.reshape(1, out_channels, 1, 1)
+    if min(stride) <= 0 or min(padding) < 0:
+        raise ValueError(f"conv2d: stride must be positive and padding non-negative, got stride {stride} "
+                         f"and padding {padding}")
+    _check_kernel_fits(x, (kh, kw), padding, "conv2d")
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return conv_ops.Conv2d.apply(*inputs, stride=stride, padding=padding)
 
 
 def max_pool2d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None,
                padding: int | tuple = 0) -> Tensor:
-    """Largest value in each window (the gradient goes to that one position)."""
+    """Largest value in each window (the gradient goes to that one position), in one graph node
+    (conv_ops.MaxPool2d)."""
     kernel, stride, padding = _pool_args(kernel_size, stride, padding, "max_pool2d")
-    patches = _windows(x, kernel, stride, padding, "max_pool2d", -np.inf)
-    return ops.MaxPick.apply(patches.reshape(patches.shape[:4] + (-1,)))
+    _check_kernel_fits(_image(x, "max_pool2d"), kernel, padding, "max_pool2d")
+    return conv_ops.MaxPool2d.apply(x, kernel=kernel, stride=stride, padding=padding)
 
 
 def avg_pool2d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None,
