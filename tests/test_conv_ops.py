@@ -79,12 +79,28 @@ def naive_max_pool2d(x, kernel, stride, padding, grad):
     return out, grad_xp[:, :, ph:ph + h, pw:pw + w]
 
 
+class MaxPick(ops.Op):
+    """Largest entry along the last axis, the gradient to the first maximum only: max pooling's
+    rule written the plain way (argmax), as the library did before conv_ops."""
+
+    @staticmethod
+    def forward(ctx, x):
+        index = x.argmax(axis=-1)[..., None]
+        ctx.save_for_backward(np.arange(x.shape[-1]) == index)
+        return np.take_along_axis(x, index, axis=-1)[..., 0]
+
+    @staticmethod
+    def backward(ctx, grad):
+        (is_max,) = ctx.saved_tensors
+        return grad[..., None] * is_max
+
+
 def composed_max_pool2d(x: tl.Tensor, kernel, stride, padding) -> tl.Tensor:
     """max_pool2d as it was before conv_ops: -inf padding, Windows and MaxPick (the reference
     for the first-maximum rule)."""
     ph, pw = padding
     patches = ops.Windows.apply(x.pad(((0, 0), (0, 0), (ph, ph), (pw, pw)), -np.inf), kernel=kernel, stride=stride)
-    return ops.MaxPick.apply(patches.reshape(patches.shape[:4] + (-1,)))
+    return MaxPick.apply(patches.reshape(patches.shape[:4] + (-1,)))
 
 
 def integers(rng, shape, low=-3, high=4) -> np.ndarray:

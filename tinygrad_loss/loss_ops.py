@@ -78,6 +78,7 @@ class CrossEntropy(Op):
         eps = ctx.kwargs.get("label_smoothing", 0.0)
         classes = logits.shape[1]
         scale = grad.reshape(-1, 1) if grad.ndim else grad / denominator
+        class_w = 1 if w is None else w  # w_c: 1 for every class when unweighted
         hot = (1 - eps) * w_target if eps else w_target  # b's one-hot part: (1 - ε)·w[y_i]
         w_sum = classes if w is None else w.sum()
         a = (hot + (eps / classes) * w_sum * keep if eps else hot)[:, None]  # a_i of the docstring
@@ -85,12 +86,12 @@ class CrossEntropy(Op):
             b = np.zeros(p.shape, dtype=p.dtype)
             b[np.arange(len(b)), target] = hot
             if eps:
-                b += (eps / classes) * (1 if w is None else w) * keep[:, None]
+                b += (eps / classes) * class_w * keep[:, None]
             return (a * logits.softmax(axis=1) - b) * scale, None
         grad_logits = p * (a * scale)  # a fresh array: subtract the one-hot part in place
         grad_logits[np.arange(len(p)), target] -= hot * scale.reshape(-1)
         if eps:
-            grad_logits -= (eps / classes) * (1 if w is None else w) * (keep[:, None] * scale)
+            grad_logits -= (eps / classes) * class_w * (keep[:, None] * scale)
         return grad_logits, None
 
 

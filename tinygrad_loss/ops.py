@@ -907,25 +907,6 @@ def add_windows(patches, shape, kernel, stride):
     return AddWindows.apply(patches, shape=shape, kernel=kernel, stride=stride)
 
 
-class MaxPick(Op):
-    """Largest entry along the last axis; the gradient goes to the first maximum only
-    (PyTorch's choice for max pooling, where ReLU's zeros make ties common)."""
-
-    formula = "out = x[..., argmax(x)]"
-    derivative = "d/dx = 1 at the (first) maximum, 0 elsewhere"
-
-    @staticmethod
-    def forward(ctx, x):
-        index = x.argmax(axis=-1)[..., None]
-        ctx.save_for_backward(np.arange(x.shape[-1]) == index)
-        return np.take_along_axis(x, index, axis=-1)[..., 0]
-
-    @staticmethod
-    def backward(ctx, grad):
-        (is_max,) = ctx.saved_tensors
-        return grad[..., None] * is_max
-
-
 class Linear(Op):
     """A fully connected layer in one node (rather than transpose, matmul and add)."""
 
