@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -358,6 +360,20 @@ def test_max_pool2d_exact_against_loops(kernel, stride, padding, hw, tiles):
     want_out, want_x = naive_max_pool2d(x_np, kernel, stride, padding, grad)
     np.testing.assert_array_equal(out.data, want_out)
     np.testing.assert_array_equal(x.grad.data, want_x)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int8, np.uint8, np.bool_])
+def test_max_pool2d_of_integers_pads_with_the_types_minimum(dtype):
+    """-inf does not fit in an integer image: the padding is the dtype's lowest value instead
+    (it used to be a cast of -inf, with numpy's "invalid value" warning and garbage in uint8)."""
+    rng = np.random.default_rng(5)
+    x_np = rng.integers(-5 if np.issubdtype(dtype, np.signedinteger) else 0, 6, (2, 3, 5, 4)).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = pool(tl.tensor(x_np), (3, 3), (2, 2), (1, 1))
+    want, _ = naive_max_pool2d(x_np.astype(np.float64), (3, 3), (2, 2), (1, 1), np.zeros(out.shape))
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out.data, want.astype(dtype))
 
 
 @pytest.mark.parametrize("kernel,stride,padding,hw,tiles", POOL_CASES)

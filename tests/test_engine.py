@@ -262,6 +262,16 @@ def test_saved_tensors_kept_with_retain_graph():
     np.testing.assert_array_equal(saved[1], [3.0, 4.0])
 
 
+def test_node_keyword_arguments_are_kept_read_only():
+    x = f64([[1.0, 2.0], [3.0, 4.0]])
+    plain, summed = x * 2.0, x.sum(axis=0)
+    assert dict(plain.grad_fn.kwargs) == {}  # no keywords: one shared empty mapping, not a dict per node
+    assert plain.grad_fn.kwargs is (x + 1.0).grad_fn.kwargs
+    assert summed.grad_fn.kwargs["axis"] == 0
+    with pytest.raises(TypeError):
+        plain.grad_fn.kwargs["axis"] = 1  # shared: nobody may write into it
+
+
 def test_autograd_grad_does_not_touch_leaf_grad():
     x = f64([1.0, 2.0])
     (gx,) = autograd.grad((x**2).sum(), x)

@@ -47,6 +47,14 @@ def _pad(x, padding: tuple[int, int], value: float = 0.0):
     return padded.transpose(FROM_BATCH_LAST)
 
 
+def _lowest(dtype: np.dtype) -> float | int | bool:
+    """The padding no value of ``dtype`` is below (what max pooling pads with): -inf for floats,
+    the type's minimum for integers (-inf does not fit in them)."""
+    if dtype.kind == "f":
+        return -np.inf
+    return False if dtype.kind == "b" else np.iinfo(dtype).min
+
+
 def _unpad(x, padding: tuple[int, int]):
     """The inside of a padded (N, C, H, W) image: the adjoint of ``_pad``."""
     ph, pw = padding
@@ -159,7 +167,7 @@ class MaxPool2d(Op):
         if ctx.tiles:
             patches = x.reshape(n, c, h // kh, kh, w // kw, kw).transpose(0, 1, 2, 4, 3, 5)
         else:
-            patches = windows(_pad(x, padding, -np.inf), kernel, stride)  # (N, C, OH, OW, KH, KW)
+            patches = windows(_pad(x, padding, _lowest(x.dtype)), kernel, stride)  # (N, C, OH, OW, KH, KW)
         ctx.out_size = oh, ow = patches.shape[2:4]
         values = _columns(patches).reshape(c, kh * kw, oh * ow * n)
         out = values.max(axis=1, keepdims=True)

@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from heapq import heapify, heappop, heappush
 from operator import attrgetter
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -145,6 +146,7 @@ def user_frame() -> str:
 # ----------------------------------------------------------------------------- Function
 
 _new = object.__new__  # an op instance without calling __init__ (it has none)
+_NO_KWARGS = MappingProxyType({})  # read-only: shared by every node called without keywords
 
 
 class _Freed:
@@ -237,7 +239,7 @@ class Function:
         Tensor = tensor.Tensor
         ctx = _new(cls)
         ctx.saved_tensors = ()
-        ctx.kwargs = kwargs
+        ctx.kwargs = kwargs or _NO_KWARGS  # keeping a new empty dict per node would feed the GC
         arrays = []
         needs_grad = False
         for a in args:
