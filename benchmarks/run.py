@@ -659,12 +659,21 @@ def build_table(results: dict[str, Row], impls: list[str]) -> list[str]:
     return lines
 
 
+# Every child, whatever it measures, runs with glibc's allocator set as `import tinygrad_loss`
+# sets it for itself (tinygrad_loss/allocator.py: arrays below 32 MiB from the heap, up to 128 MiB
+# of freed heap kept). The numpy floor frees and re-allocates big arrays every step too, and
+# without this would pay page faults tinygrad_loss doesn't (~450 per digits-CNN step); PyTorch's
+# allocators avoid them on their own.
+ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(128 << 20)}
+
+
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def machine_lines(quick: bool, missing: dict[str, str], cases: list[str], load_before: str) -> list[str]:
     cores = os.cpu_count()
+    allocator = " ".join(f"{k}={os.environ.get(k, v)}" for k, v in ALLOCATOR_ENV.items())
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
     return [
         f"- date: {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
@@ -672,6 +681,9 @@ def machine_lines(quick: bool, missing: dict[str, str], cases: list[str], load_b
         f"{platform.system()} {platform.release()}",
         f"- python {platform.python_version()}, "
         + ", ".join(version(p, missing) for p in ("numpy", "torch", "micrograd", "tinygrad-loss")),
+        f"- allocator: every child runs with {allocator} (glibc serves arrays below that size from its heap "
+        "and keeps that much freed memory, instead of returning it to the OS and faulting it back in next "
+        "step; `import tinygrad_loss` sets the same for itself)",
         f"- load average (1, 5, 15 min) before the run: {load_before}; after: {load_average()} "
         "(others running on the machine make the numbers noisy)",
         f"- mode: {'--quick' if quick else 'full'}; median of "
@@ -709,7 +721,7 @@ def run_all(quick: bool, cases: list[str]) -> str:
     results: dict[str, Row] = {}
     missing: dict[str, str] = {}  # impl -> why it could not run at all
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, DIGITS_ENV: write_digits(tmp)}
+        env = {**ALLOCATOR_ENV, **os.environ, DIGITS_ENV: write_digits(tmp)}
         for case_name in cases:
             case = CASES[case_name]
             results[case_name] = {}

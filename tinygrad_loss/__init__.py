@@ -9,7 +9,7 @@ functions do and which gradients they send back.
     Tensor([2., 4., 6.])
 """
 
-from . import autograd, data, dtypes, errors, nn, optim
+from . import allocator, autograd, data, dtypes, errors, nn, optim
 from .dtypes import (
                      bool_,
                      device,
@@ -70,6 +70,10 @@ int = int32  # noqa: A001
 Function = autograd.Function
 
 __version__ = "0.1.0"
+
+# every training step frees and re-allocates the same big arrays: keep freed memory in the
+# process so that they don't come back through page faults (see allocator.py)
+allocator.keep_freed_memory_unless_configured()
 
 __all__ = [
     "Tensor", "Variable", "tensor", "as_tensor", "Function", "autograd", "dtypes", "errors", "data", "nn", "optim",
