@@ -251,7 +251,7 @@ class Function:
                 arrays.append(a.item())
             else:
                 arrays.append(a)
-        if cls.promotes_dtypes:
+        if cls.promotes_dtypes and (len(arrays) != 2 or _two_dtypes(*arrays)):
             _promote_integers(arrays)
         try:
             data = cls.forward(ctx, *arrays, **kwargs)
@@ -267,6 +267,12 @@ class Function:
             ctx.inputs = args
             return Tensor._make(data, True, ctx)
         return Tensor._make(data, False, None)
+
+
+def _two_dtypes(x: Any, y: Any) -> bool:
+    """Whether a binary op's operands are two arrays of different dtypes (the usual case, one
+    dtype or a Python number, needs no promotion)."""
+    return type(x) is np.ndarray and type(y) is np.ndarray and x.dtype is not y.dtype
 
 
 def _promote_integers(arrays: list) -> None:

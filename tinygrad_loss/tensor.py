@@ -410,11 +410,13 @@ class Tensor:
     # ------------------------------------------------------------------ reductions
 
     def sum(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool | None = None) -> Tensor:
-        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
+        if axis is not None or dim is not None or keepdims or keepdim is not None:  # not a plain total
+            axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
         return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool | None = None) -> Tensor:
-        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
+        if axis is not None or dim is not None or keepdims or keepdim is not None:  # not a plain total
+            axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
         return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
 
     def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool | None = None) -> Tensor:
