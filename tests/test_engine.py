@@ -1121,3 +1121,115 @@ def test_backward_returning_wrong_number_of_gradients():
     with pytest.raises(GraphError, match=r"TooFewGrads.*returned 1 gradient.*2 input") as info:
         TooFewGrads.apply(a, b).sum().backward()
     assert isinstance(info.value, RuntimeError)
+
+
+# ----------------------------------------------------------------- in-place changes after an op ran
+
+IN_PLACE_CASES = {
+    # name: (build(lib, leaf) -> (loss, tensor to change), how to change it, PyTorch refuses too)
+    "mul input, -=": (lambda lib, mk: ((mk([1.0, 2.0]) * (w := mk([3.0, 4.0]))).sum(), w), "isub", True),
+    "add input (saves nothing), +=": (lambda lib, mk: ((mk([1.0, 2.0]) + (b := mk([3.0, 4.0]))).sum(), b),
+                                      "iadd", False),
+    "exp output, +=": (lambda lib, mk: ((y := mk([0.5, 1.0]).exp()).sum(), y), "iadd", True),
+    "matmul input, fill_": (lambda lib, mk: ((mk([[1.0, 2.0]]) @ (w := mk([[3.0], [4.0]]))).sum(), w), "fill", True),
+    "div denominator, copy_": (lambda lib, mk: ((mk([1.0, 2.0]) / (d := mk([3.0, 4.0]))).sum(), d), "copy", True),
+    "relu output, [...] =": (lambda lib, mk: ((r := mk([-1.0, 2.0]).relu()).sum(), r), "setitem", True),
+    "a constant operand of mul, *=": (lambda lib, mk: ((mk([1.0, 2.0]) * (c := mk([3.0, 4.0], False))).sum(), c),
+                                      "imul", True),
+}
+
+
+def _change(lib, t, how):
+    with lib.no_grad():
+        if how == "isub":
+            t -= 1
+        elif how == "iadd":
+            t += 1
+        elif how == "imul":
+            t *= 2
+        elif how == "fill":
+            t.fill_(0.5)
+        elif how == "copy":
+            t.copy_(lib.ones_like(t))
+        elif how == "setitem":
+            t[0] = 7.0
+
+
+@pytest.mark.parametrize("case", IN_PLACE_CASES)
+def test_backward_refuses_values_changed_in_place_after_the_op(case):
+    build, how, refused = IN_PLACE_CASES[case]
+    loss, changed = build(tl, lambda v, rg=True: f64(v, requires_grad=rg))
+    _change(tl, changed, how)
+    if refused:
+        with pytest.raises(GraphError, match="changed in place afterwards"):
+            loss.backward()
+    else:
+        loss.backward()  # the op never saved the changed tensor: its gradient is still right
+
+
+@pytest.mark.parametrize("case", IN_PLACE_CASES)
+def test_in_place_refusals_match_torch(torch, case):
+    build, how, refused = IN_PLACE_CASES[case]
+    loss, changed = build(torch, lambda v, rg=True: torch.tensor(v, dtype=torch.float64, requires_grad=rg))
+    _change(torch, changed, how)
+    if refused:
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            loss.backward()
+    else:
+        loss.backward()
+
+
+def test_in_place_change_message_names_the_op_the_input_and_its_shape():
+    x, w = f64([1.0, 2.0]), f64([[3.0], [4.0]], name="w")
+    loss = (x @ w).sum()
+    with tl.no_grad():
+        w -= 0.1
+    with pytest.raises(GraphError) as caught:
+        loss.backward()
+    message = str(caught.value)
+    assert message.startswith("MatMul: backward needs its input 1 'w' (shape (2, 1), float64)")
+    assert "Call backward() before changing it" in message
+
+
+def test_changes_before_the_op_and_after_backward_are_fine():
+    w, x = f64([1.0, 2.0]), f64([3.0, 4.0])
+    with tl.no_grad():
+        w -= 1  # before the op: the op sees (and saves) the new numbers
+    loss = (w * x).sum()
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 1.0])
+    with tl.no_grad():
+        w -= 1  # after backward: the manual SGD step, the usual thing to do
+
+
+def test_optimizer_step_between_two_backwards_through_one_graph_is_refused(torch):
+    """The classic GAN mistake: step one network, then backward through a graph that used its
+    old weights to reach something upstream (here the input, which requires grad)."""
+    layer = tl.nn.Linear(2, 1)
+    optimizer = tl.optim.SGD(layer.parameters(), lr=0.1)
+    loss = layer(tl.tensor([[1.0, 2.0]], requires_grad=True)).sum()
+    loss.backward(retain_graph=True)
+    optimizer.step()  # changes the weight the Linear node saved to send a gradient to its input
+    with pytest.raises(GraphError, match="Linear: backward needs its input 1"):
+        loss.backward()
+    torch_layer = torch.nn.Linear(2, 1)
+    torch_optimizer = torch.optim.SGD(torch_layer.parameters(), lr=0.1)
+    torch_loss = torch_layer(torch.tensor([[1.0, 2.0]], requires_grad=True)).sum()
+    torch_loss.backward(retain_graph=True)
+    torch_optimizer.step()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        torch_loss.backward()
+
+
+def test_init_and_load_state_dict_count_as_in_place_changes():
+    layer = tl.nn.Linear(2, 1)
+    x = tl.ones((1, 2))
+    loss = layer(x).sum()
+    tl.nn.init.zeros_(layer.weight)
+    with pytest.raises(GraphError, match="changed in place"):
+        loss.backward(retain_graph=True)
+    fresh = tl.nn.Linear(2, 1)
+    loss = fresh(x).sum()
+    fresh.load_state_dict(layer.state_dict())
+    with pytest.raises(GraphError, match="changed in place"):
+        loss.backward()

@@ -12,6 +12,9 @@ Read this file to see how backpropagation works; it is the only place the chain 
   its inputs, so that order is topological, needs no recursion and is the same on every run.
   Each node's gradient is complete when it is visited; the engine hands it to the op's
   backward, sums any broadcast axes away (``unbroadcast``) and accumulates the results.
+* Changing a tensor's numbers in place (``-=``, ``fill_``, an optimizer step) is dated on the
+  same clock (``mark_edited``); backward refuses a node whose saved values changed after it ran,
+  instead of silently using the new numbers (as PyTorch does).
 * With ``create_graph=True`` the same backward code runs on Tensors instead of arrays (Tensor
   implements numpy's ``__array_ufunc__``), so the backward pass is itself recorded and can be
   differentiated again.
@@ -119,6 +122,16 @@ class detect_anomaly(_Switch):  # noqa: N801
     """
 
     flag, value = "anomaly", True
+
+
+_last_edit = -1  # when (in tensor creation order, see Tensor._seq) a tensor was last changed in place
+
+
+def mark_edited(t: Any) -> None:
+    """Record that ``t``'s numbers were just changed in place (``-=``, ``fill_``, an optimizer
+    step...): a node recorded before now that saved them for backward can no longer use them."""
+    global _last_edit
+    t._edited_at = _last_edit = tensor._next_seq()  # dated on the clock that orders tensor creation
 
 
 def set_keep_grads(enabled: bool) -> None:
@@ -458,6 +471,8 @@ def _call_backward(ctx: Function, node: Any, g: Any, create_graph: bool) -> tupl
     saved = ctx.saved_tensors
     if saved is _FREED:
         raise GraphError(_freed_message(ctx.name))
+    if _last_edit > node._seq:  # something was changed in place since this node was recorded
+        _check_saved_unchanged(ctx, node, saved)
     grad_was_enabled = mode.grad_enabled
     mode.grad_enabled = create_graph
     if create_graph:
@@ -476,6 +491,23 @@ def _call_backward(ctx: Function, node: Any, g: Any, create_graph: bool) -> tupl
     if mode.anomaly:
         _check_backward(ctx, result)
     return result
+
+
+def _check_saved_unchanged(ctx: Function, node: Any, saved: tuple) -> None:
+    """Refuse to backward through an op whose saved input (or output) was changed in place after
+    the op ran: its gradient would silently use the new numbers (PyTorch refuses too). A little
+    stricter than PyTorch, which saves only what the gradients it will compute need: here a
+    changed value an op saved is refused even if this backward would not have used it (e.g. the
+    weight of a first layer, needed only for the gradient of an input that needs none)."""
+    for slot, t in enumerate((node, *ctx.inputs)):
+        if (isinstance(t, tensor.Tensor) and getattr(t, "_edited_at", -1) > node._seq
+                and any(s is t.data for s in saved)):
+            which = "its output" if slot == 0 else f"its input {slot - 1}"
+            name = f" {t.name!r}" if t.name else ""
+            raise GraphError(f"{ctx.name}: backward needs {which}{name} (shape {tuple(t.shape)}, {t.dtype}) as it "
+                             "was when the op ran, but it was changed in place afterwards (by -=, +=, fill_, "
+                             "copy_, [...] = or optimizer.step()). Call backward() before changing it, or change "
+                             "a new tensor instead (w = w - lr * w.grad rebinds the name, w -= ... does not).")
 
 
 def _saved_as_tensor(saved: Any, ctx: Function, node: Any) -> Any:

@@ -65,7 +65,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "_grad", "requires_grad", "grad_fn", "name", "_seq", "_retains_grad",
-                 "_hooks", "__weakref__")
+                 "_hooks", "_edited_at", "__weakref__")  # _edited_at: set by engine.mark_edited only
     __array_priority__ = 1000  # `ndarray <op> Tensor` is handled by Tensor
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
@@ -361,6 +361,7 @@ class Tensor:
         except (TypeError, ValueError) as error:
             raise ShapeError(f"in-place {ufunc.__name__} of a {self.dtype} tensor of shape {self.shape} "
                              f"with {engine._describe(other)}: {error}") from None
+        engine.mark_edited(self)
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
@@ -387,6 +388,7 @@ class Tensor:
     def fill_(self, value: Any) -> Tensor:
         self._check_writable("fill_")
         self.data[...] = _data(value)
+        engine.mark_edited(self)
         return self
 
     def copy_(self, source: Any) -> Tensor:
@@ -396,11 +398,13 @@ class Tensor:
         except (TypeError, ValueError) as error:
             raise ShapeError(f"copy_: cannot copy {engine._describe(source)} into a tensor of shape "
                              f"{self.shape} and dtype {self.dtype}: {error}") from None
+        engine.mark_edited(self)
         return self
 
     def __setitem__(self, index: Any, value: Any) -> None:
         self._check_writable("__setitem__")
         self.data[_index(index)] = _data(value)
+        engine.mark_edited(self)
 
     # ------------------------------------------------------------------ indexing
 

@@ -3,29 +3,34 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
+from ..engine import mark_edited
 from ..factories import generator
 from ..tensor import Tensor
 
 
-def uniform_(t: Tensor, low: float = 0.0, high: float = 1.0) -> Tensor:
-    t.data[...] = generator().uniform(low, high, t.shape)
+def _write(t: Tensor, values: Any) -> Tensor:
+    """Put ``values`` into ``t``'s numbers in place (outside any graph, as PyTorch's init does)."""
+    t.data[...] = values
+    mark_edited(t)
     return t
+
+
+def uniform_(t: Tensor, low: float = 0.0, high: float = 1.0) -> Tensor:
+    return _write(t, generator().uniform(low, high, t.shape))
 
 
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    t.data[...] = generator().normal(mean, std, t.shape)
-    return t
+    return _write(t, generator().normal(mean, std, t.shape))
 
 
 def zeros_(t: Tensor) -> Tensor:
-    t.data[...] = 0
-    return t
+    return _write(t, 0)
 
 
 def ones_(t: Tensor) -> Tensor:
-    t.data[...] = 1
-    return t
+    return _write(t, 1)
 
 
 def fan_in(t: Tensor) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import no_grad
+from ..engine import mark_edited, no_grad
 from ..errors import ShapeError
 from ..tensor import Tensor
 
@@ -152,6 +152,7 @@ class Module:
                                  f"{array.shape} in the state dict but {target.shape} in the model")
             with no_grad():
                 target.data[...] = array
+            mark_edited(target)
         return missing, unexpected
 
     # ---------------------------------------------------------------- repr

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import enable_grad
+from ..engine import enable_grad, mark_edited
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "ParamState", "lerp_"]
@@ -218,6 +218,7 @@ class Optimizer:
                 if not state:
                     state.update(self._init_state(p.data, group))
                 self._update(p.data, self._gradient(p.data, grad.data, group), state, group)
+                mark_edited(p)  # a graph still holding the old numbers can no longer backward
         self._opt_called = True
         return loss
 
