@@ -3,6 +3,7 @@ rules, free functions, factories and numpy interop. Values are checked against n
 PyTorch when it is installed)."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -830,3 +831,126 @@ def test_errors_share_a_base_class():
     for error in (ShapeError, DTypeError, GraphError, tl.errors.IndexOutOfRangeError):
         assert issubclass(error, TinygradLossError)
     assert engine.TeachingWarning.__mro__[1] is UserWarning
+
+
+# ------------------------------------------- cases a fuzz run against PyTorch found (each was wrong)
+
+def _f64(data, requires_grad=True):
+    return tl.tensor(np.asarray(data, dtype=np.float64), requires_grad=requires_grad)
+
+
+STD_CASES = [  # (values, kwargs): constant slices, where √'s derivative would be 1/(2·0)
+    (np.ones(3), {}),
+    (np.array([[1.0, 1.0], [1.0, 2.0]]), {"axis": 1, "ddof": 1}),
+    (np.array([[3.0, 3.0, 3.0], [0.0, 1.0, 5.0]]), {"axis": 1, "keepdims": True}),
+    (np.zeros((2, 3)), {"axis": 0}),
+]
+
+
+@pytest.mark.parametrize("values,kwargs", STD_CASES)
+def test_std_of_constant_values_has_gradient_zero_like_torch(torch, values, kwargs):
+    x = _f64(values)
+    out = x.std(**kwargs)
+    upstream = np.arange(1.0, out.data.size + 1).reshape(out.shape)
+    out.backward(upstream)
+    xt = torch.tensor(values, requires_grad=True)
+    dim = kwargs.get("axis")
+    out_t = xt.std(dim=dim, correction=kwargs.get("ddof", 0), keepdim=kwargs.get("keepdims", False))
+    out_t.backward(torch.tensor(upstream))
+    np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.data, xt.grad.numpy(), rtol=1e-10, atol=1e-15)
+    assert np.isfinite(x.grad.data).all()
+
+
+def test_std_gradcheck_away_from_zero():
+    rng = np.random.default_rng(3)
+    for kwargs in ({}, {"axis": 0, "ddof": 1}, {"axis": (0, 2), "keepdims": True}):
+        x = _f64(rng.normal(size=(3, 2, 4)))
+        assert tl.autograd.gradcheck(lambda t, kw=kwargs: t.std(**kw), (x,))
+
+
+@pytest.mark.parametrize("method", ["var", "std"])
+def test_ddof_equal_to_the_count_gives_nan_gradients_like_torch(torch, method):
+    x = _f64(np.ones((1, 3)))
+    with np.errstate(all="ignore"):
+        getattr(x, method)(axis=0, ddof=1).sum().backward()  # used to be a ZeroDivisionError
+    xt = torch.ones(1, 3, dtype=torch.float64, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns that the degrees of freedom are <= 0
+        getattr(xt, method)(dim=0, correction=1).sum().backward()
+    assert np.isnan(x.grad.data).all() and torch.isnan(xt.grad).all()
+
+
+CLIP_CASES = {  # x, min, max: ties with a tensor bound, NaN, min > max
+    "min tie": ([0.5, 0.0, -2.0], [0.5, -1.0, -1.0], None),
+    "max tie": ([0.5, 2.0, 3.0], None, [0.5, 1.0, 4.0]),
+    "both ties": ([0.0, 1.0, 0.5], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]),
+    "nan": ([np.nan, 0.2], [0.0, 0.0], [1.0, 1.0]),
+    "min above max": ([0.5, 2.0], [1.0, 1.0], [0.0, 0.0]),
+}
+
+
+@pytest.mark.parametrize("case", CLIP_CASES)
+def test_clip_with_tensor_bounds_matches_torch(torch, case):
+    values, low, high = CLIP_CASES[case]
+    x = _f64(values)
+    bounds = {k: None if v is None else _f64(v) for k, v in (("min", low), ("max", high))}
+    out = x.clip(**bounds)
+    upstream = np.arange(1.0, len(values) + 1)
+    out.backward(upstream)
+    xt = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    bounds_t = {k: None if v is None else torch.tensor(v, dtype=torch.float64, requires_grad=True)
+                for k, v in (("min", low), ("max", high))}
+    out_t = torch.clamp(xt, **bounds_t)
+    out_t.backward(torch.tensor(upstream))
+    np.testing.assert_array_equal(out.data, out_t.detach().numpy())
+    np.testing.assert_array_equal(x.grad.data, xt.grad.numpy())
+    for key, bound in bounds.items():
+        if bound is not None:
+            np.testing.assert_array_equal(bound.grad.data, bounds_t[key].grad.numpy())
+
+
+INDEX_CASES = {  # PyTorch applies integers as selects first; numpy would move the array axes to the front
+    "int, slice, list": ((2, 3, 4), lambda i: (1, slice(None), [0, 2])),
+    "int, None, list": ((2, 3, 4), lambda i: (1, None, [0, 0])),
+    "slice, int, slice, list": ((2, 3, 4, 5), lambda i: (slice(None), 0, slice(None), [1, 1, 3])),
+    "ellipsis, int, array": ((2, 3, 4), lambda i: (Ellipsis, 1, i([3, 0]))),
+    "int, mask": ((2, 3, 4), lambda i: (0, slice(None), i([True, False, True, True]))),
+    "0-d int tensor, slice, list": ((2, 3, 4), lambda i: (i(1), slice(1, None), [2, 2, 0])),
+    "adjacent (both rules agree)": ((2, 3, 4), lambda i: (0, [2, 1], slice(None))),
+    "int, 2-d array, step": ((3, 4, 5), lambda i: (-1, i([[0, 1], [3, 2]]), slice(None, None, 2))),
+}
+
+
+@pytest.mark.parametrize("case", INDEX_CASES)
+def test_indexing_with_ints_and_arrays_follows_torch(torch, case):
+    shape, make = INDEX_CASES[case]
+    values = np.arange(math.prod(shape), dtype=np.float64).reshape(shape)
+    x = _f64(values)
+    out = x[make(lambda v: tl.tensor(v))]
+    xt = torch.tensor(values, requires_grad=True)
+    out_t = xt[make(lambda v: torch.tensor(v))]
+    assert out.shape == tuple(out_t.shape)
+    np.testing.assert_array_equal(out.data, out_t.detach().numpy())
+    upstream = np.arange(1.0, out.data.size + 1).reshape(out.shape)
+    out.backward(upstream)
+    out_t.backward(torch.tensor(upstream))
+    np.testing.assert_array_equal(x.grad.data, xt.grad.numpy())
+    # assignment uses the same rule
+    y, yt = tl.tensor(values.copy()), torch.tensor(values.copy())
+    y[make(lambda v: tl.tensor(v))] = -upstream
+    yt[make(lambda v: torch.tensor(v))] = torch.tensor(-upstream)
+    np.testing.assert_array_equal(y.data, yt.numpy())
+
+
+@pytest.mark.parametrize("call,error,words", [
+    (lambda: tl.zeros(2, 3).argmax(5), tl.errors.IndexOutOfRangeError, "argmax: dimension 5 is out of range"),
+    (lambda: tl.zeros(2, 3).argmin(dim=-3), tl.errors.IndexOutOfRangeError, "argmin: dimension -3"),
+    (lambda: tl.zeros(2, 3).__setitem__(0, tl.tensor([1.0, 2.0])), ShapeError, "__setitem__: cannot put"),
+    (lambda: tl.zeros(3).expand(-1, 3), ShapeError, "expand: -1 keeps an existing size"),
+    (lambda: tl.randn(2.5), ShapeError, "randn: expected a shape made of integers"),
+    (lambda: tl.zeros(4).reshape(2.0, 2), ShapeError, "reshape: expected a shape made of integers"),
+])
+def test_bad_arguments_found_by_fuzzing_get_clear_errors(call, error, words):
+    with pytest.raises(error, match=words):
+        call()

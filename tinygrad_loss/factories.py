@@ -32,7 +32,7 @@ def generator() -> np.random.Generator:
 
 
 def _size(size: tuple, where: str) -> tuple:
-    shape = _shape_arg(size)
+    shape = _shape_arg(size, where)
     if any(s < 0 for s in shape):
         raise ShapeError(f"{where}: sizes must be non-negative, got {shape if len(shape) > 1 else shape[0]}")
     return shape

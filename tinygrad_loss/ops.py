@@ -470,6 +470,32 @@ class Clip(Op):
         return grad * inside
 
 
+class ClipBetween(Op):
+    """``clip`` with tensor bounds (either may be None), as PyTorch's ``clamp``: the gradient goes
+    to x where low <= x <= high (bounds included), to low where x < low < high, to high where
+    x > high or high < low (then every value is high); a NaN x stays NaN and sends none anywhere."""
+
+    promotes_dtypes = True
+    formula = "out = min(max(x, low), high)"
+    derivative = "d/dx = 1 where low <= x <= high; d/dlow = 1 where x < low; d/dhigh = 1 where x > high"
+
+    @staticmethod
+    def forward(ctx, x, low, high):
+        with np.errstate(invalid="ignore"):
+            out = x if low is None else np.maximum(x, low)  # maximum and minimum keep a NaN
+            out = out if high is None else np.minimum(out, high)
+            to_x = (True if low is None else x >= low) & (True if high is None else x <= high)
+            to_low = None if low is None else (x < low) & (True if high is None else low < high)
+            to_high = None if high is None else (x > high) | (False if low is None else high < low)
+        ctx.save_for_backward(to_x, to_low, to_high)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        to_x, to_low, to_high = ctx.saved_tensors
+        return grad * to_x, None if to_low is None else grad * to_low, None if to_high is None else grad * to_high
+
+
 class Cast(Op):
     formula = "out = x converted to another dtype"
     derivative = "d/dx = 1 (the gradient is converted back)"
@@ -576,9 +602,34 @@ class Var(Op):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        axis = ctx.kwargs.get("axis")
-        centered = x - x.mean(axis=axis, keepdims=True)
-        return grad.reshape(ctx.kept_shape) * centered * (2.0 / ctx.divisor)
+        return _var_backward(ctx, x, grad)
+
+
+def _var_backward(ctx, x, grad):
+    """grad · 2(x - mean)/(n - ddof); n = ddof gives inf (NaN for constant values), as PyTorch."""
+    centered = x - x.mean(axis=ctx.kwargs.get("axis"), keepdims=True)
+    return grad.reshape(ctx.kept_shape) * centered * (2.0 / ctx.divisor if ctx.divisor else math.inf)
+
+
+class Std(Op):
+    """√var, with PyTorch's gradient: 0 where the result is 0 (constant values), where √'s own
+    derivative 1/(2·0) would make it 0·inf = NaN."""
+
+    formula = "out = √(Σ (x - mean)² / (n - ddof))"
+    derivative = "d/dx = (x - mean) / ((n - ddof)·out), 0 where out = 0"
+
+    @staticmethod
+    def forward(ctx, x, axis=None, ddof=0, keepdims=False):
+        out = np.sqrt(Var.forward(ctx, x, axis=axis, ddof=ddof, keepdims=keepdims))
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):  # np.where computes both branches
+            grad_var = np.where(out == 0, 0.0, grad / (2 * out))
+        return _var_backward(ctx, x, grad_var)
 
 
 class LogSumExp(Op):

@@ -14,6 +14,7 @@ rule live in ``engine.py``. A 0-d tensor is micrograd's scalar ``Value``::
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -403,13 +404,26 @@ class Tensor:
 
     def __setitem__(self, index: Any, value: Any) -> None:
         self._check_writable("__setitem__")
-        self.data[_index(index)] = _data(value)
+        index = _index(index)
+        target = self.data
+        split = _selects_first(index)
+        if split is not None:
+            target, index = target[split[0]], split[1]
+        try:
+            target[index] = _data(value)
+        except ValueError as error:
+            raise ShapeError(f"__setitem__: cannot put {engine._describe(value)} into the selected part of a "
+                             f"tensor of shape {self.shape}: {error}") from None
         engine.mark_edited(self)
 
     # ------------------------------------------------------------------ indexing
 
     def __getitem__(self, index: Any) -> Tensor:
-        return ops.Getitem.apply(self, index=_index(index))
+        index = _index(index)
+        split = _selects_first(index)
+        if split is not None:  # PyTorch's order: the integer selects first, then the array indexing
+            return ops.Getitem.apply(ops.Getitem.apply(self, index=split[0]), index=split[1])
+        return ops.Getitem.apply(self, index=index)
 
     # ------------------------------------------------------------------ reductions
 
@@ -442,13 +456,19 @@ class Tensor:
             keepdim: bool | None = None, correction: int | None = None, unbiased: bool | None = None) -> Tensor:
         """Variance Σ(x - mean)²/(n - ddof). ``ddof=0`` by default (numpy's); PyTorch's
         ``correction=``/``unbiased=`` are accepted too."""
+        return self._spread(ops.Var, axis, ddof, keepdims, dim, keepdim, correction, unbiased)
+
+    def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False, *, dim: Any = None,
+            keepdim: bool | None = None, correction: int | None = None, unbiased: bool | None = None) -> Tensor:
+        """Standard deviation √var (same arguments as ``var``); where it is 0 (constant values) its
+        gradient is 0, as PyTorch's, rather than √'s 1/(2·0)."""
+        return self._spread(ops.Std, axis, ddof, keepdims, dim, keepdim, correction, unbiased)
+
+    def _spread(self, op: type, axis: Any, ddof: int, keepdims: bool, dim: Any, keepdim: bool | None,
+                correction: int | None, unbiased: bool | None) -> Tensor:
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
         ddof = correction if correction is not None else (int(unbiased) if unbiased is not None else ddof)
-        return ops.Var.apply(self, axis=axis, ddof=ddof, keepdims=keepdims)
-
-    def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False, **kwargs: Any) -> Tensor:
-        """Standard deviation: √var (same arguments as ``var``)."""
-        return self.var(axis, ddof, keepdims, **kwargs).sqrt()
+        return op.apply(self, axis=axis, ddof=ddof, keepdims=keepdims)
 
     def logsumexp(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
                   keepdim: bool | None = None) -> Tensor:
@@ -459,12 +479,16 @@ class Tensor:
     def argmax(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
                keepdim: bool | None = None) -> Tensor:
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
+        if axis is not None:
+            axis = _dim(axis, self.ndim, self.shape, "argmax")
         _check_not_empty(self, axis, "argmax")
         return Tensor._make(np.asarray(np.argmax(self.data, axis=axis, keepdims=keepdims)), False, None)
 
     def argmin(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
                keepdim: bool | None = None) -> Tensor:
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
+        if axis is not None:
+            axis = _dim(axis, self.ndim, self.shape, "argmin")
         _check_not_empty(self, axis, "argmin")
         return Tensor._make(np.asarray(np.argmin(self.data, axis=axis, keepdims=keepdims)), False, None)
 
@@ -523,8 +547,7 @@ class Tensor:
         if min is None and max is None:
             raise ValueError("clip: at least one of min and max must be given")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
-            low = self if min is None else maximum(self, min)
-            return low if max is None else minimum(low, max)
+            return ops.ClipBetween.apply(self, min, max)
         return ops.Clip.apply(self, low=_bound(min), high=_bound(max))
 
     clamp = clip
@@ -601,7 +624,7 @@ class Tensor:
     # ------------------------------------------------------------------ shapes
 
     def reshape(self, *shape: Any) -> Tensor:
-        shape = _shape_arg(shape)
+        shape = _shape_arg(shape, "reshape")
         if shape == self.shape:
             return self
         if any(s < -1 for s in shape):
@@ -633,7 +656,7 @@ class Tensor:
         return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
 
     def permute(self, *dims: Any) -> Tensor:
-        dims = _shape_arg(dims)
+        dims = _shape_arg(dims, "permute")
         if len(dims) == self.ndim:
             dims = tuple(_dim(d, self.ndim, self.shape, "permute") for d in dims)
         if sorted(dims) != list(range(self.ndim)):
@@ -657,15 +680,18 @@ class Tensor:
 
     def expand(self, *sizes: Any) -> Tensor:
         """Repeat size-1 axes (and add leading ones) without copying; -1 keeps a size."""
-        sizes = _shape_arg(sizes)
+        sizes = _shape_arg(sizes, "expand")
         lead = len(sizes) - self.ndim
         if lead < 0:
             raise ShapeError(f"expand: cannot expand shape {self.shape} to fewer dimensions {sizes}")
+        if -1 in sizes[:lead]:
+            raise ShapeError(f"expand: -1 keeps an existing size, but {sizes} puts it in a new leading "
+                             f"dimension of shape {self.shape}")
         shape = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
         return self.broadcast_to(shape)
 
     def broadcast_to(self, shape: Any) -> Tensor:
-        shape = _shape_arg((shape,))
+        shape = _shape_arg((shape,), "broadcast_to")
         if shape == self.shape:
             return self
         try:
@@ -775,14 +801,14 @@ def _check_not_empty(t: Tensor, axis: Any, where: str) -> None:
         raise ShapeError(f"{where}: the tensor of shape {t.shape} is empty; there is no largest or smallest entry")
 
 
-def _shape_arg(shape: tuple) -> tuple:
+def _shape_arg(shape: tuple, where: str) -> tuple:
     """reshape(2, 3), reshape((2, 3)) and reshape([2, 3]) all mean (2, 3)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
         shape = shape[0]
     try:
-        return tuple(int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise ShapeError(f"expected a shape made of integers, got {shape!r}") from None
+        return tuple(operator.index(s) for s in shape)  # 2.5 is refused, not truncated to 2
+    except TypeError:
+        raise ShapeError(f"{where}: expected a shape made of integers, got {shape!r}") from None
 
 
 def _index(index: Any) -> Any:
@@ -790,6 +816,40 @@ def _index(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(_data(i) for i in index)
     return _data(index)
+
+
+def _is_select(i: Any) -> bool:
+    """An integer in an index (a Python or numpy int, or a 0-d integer array)."""
+    if isinstance(i, (bool, np.bool_)):
+        return False
+    return isinstance(i, (int, np.integer)) or (type(i) is np.ndarray and i.ndim == 0 and i.dtype.kind in "iu")
+
+
+def _is_array_index(i: Any) -> bool:
+    return isinstance(i, list) or (type(i) is np.ndarray and i.ndim > 0)
+
+
+def _selects_first(index: Any) -> tuple[tuple, tuple] | None:
+    """PyTorch reads an integer in an index as a plain select done first; numpy counts it as one
+    more array index, so ``x[1, :, [0, 2]]`` has shape (3, 2) in PyTorch and (2, 3) in numpy.
+    When an index holds both, split it into the selects and the rest, applied one after the other."""
+    if not (isinstance(index, tuple) and any(map(_is_select, index)) and any(map(_is_array_index, index))):
+        return None
+    selects, rest = [], []
+    for i in index:
+        if _is_select(i):
+            selects.append(int(i))  # an int, not a 0-d array: numpy would copy rather than view
+        elif i is None or isinstance(i, slice):  # applied with the selects; the axis is kept whole after
+            selects.append(i)
+            rest.append(slice(None))
+        elif i is Ellipsis:
+            selects.append(i)
+            rest.append(i)
+        else:  # an array index: one axis, or as many as a boolean mask has
+            array = np.asarray(i)
+            selects.extend([slice(None)] * (array.ndim if array.dtype == bool else 1))
+            rest.append(i)
+    return tuple(selects), tuple(rest)
 
 
 def _bound(value: Any) -> Any:
