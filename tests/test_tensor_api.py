@@ -872,7 +872,8 @@ def test_std_gradcheck_away_from_zero():
 @pytest.mark.parametrize("method", ["var", "std"])
 def test_ddof_equal_to_the_count_gives_nan_gradients_like_torch(torch, method):
     x = _f64(np.ones((1, 3)))
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numpy warns that the degrees of freedom are <= 0
         getattr(x, method)(axis=0, ddof=1).sum().backward()  # used to be a ZeroDivisionError
     xt = torch.ones(1, 3, dtype=torch.float64, requires_grad=True)
     with warnings.catch_warnings():
@@ -954,3 +955,47 @@ def test_indexing_with_ints_and_arrays_follows_torch(torch, case):
 def test_bad_arguments_found_by_fuzzing_get_clear_errors(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+DTYPE_CASES = {  # PyTorch's result dtypes, where numpy's would differ (float64 creeping into a float32 graph)
+    "int + 0.5": lambda lib, i, f: i + 0.5,
+    "0.5 - int": lambda lib, i, f: 0.5 - i,
+    "int / 2": lambda lib, i, f: i / 2,
+    "int / int": lambda lib, i, f: i / i,
+    "int.exp()": lambda lib, i, f: i.exp(),
+    "int.sqrt()": lambda lib, i, f: i.sqrt(),
+    "int.sigmoid()": lambda lib, i, f: i.sigmoid(),
+    "2.0 ** int": lambda lib, i, f: 2.0 ** i,
+    "int ** 2": lambda lib, i, f: i ** 2,
+    "int * 3": lambda lib, i, f: i * 3,
+    "bool + 1": lambda lib, i, f: (i > 1) + 1,
+    "where(c, 1.0, 0.0)": lambda lib, i, f: lib.where(f > 0, 1.0, 0.0),
+    "where(c, 1, 0)": lambda lib, i, f: lib.where(f > 0, 1, 0),
+    "f32 * where(c, 1.0, 0.0)": lambda lib, i, f: f * lib.where(f > 0, 1.0, 0.0),
+    "f32 + int / 2": lambda lib, i, f: f + i / 2,
+    "int.clip(0, 3)": lambda lib, i, f: i.clip(0, 3),
+    "f32 * 0-d f64": lambda lib, i, f: f * lib.tensor(2.0, dtype=lib.float64),
+    "0-d f64 + f32": lambda lib, i, f: lib.tensor(2.0, dtype=lib.float64) + f,
+    "int + 0-d f64": lambda lib, i, f: i + lib.tensor(2.0, dtype=lib.float64),
+    "f32 + f64": lambda lib, i, f: f + f.double(),
+    "int8 + int64": lambda lib, i, f: i.to(lib.int8) + i,
+    "maximum(int, f32)": lambda lib, i, f: lib.maximum(i, f),
+}
+
+
+@pytest.mark.parametrize("case", DTYPE_CASES)
+def test_result_dtypes_follow_torch(torch, case):
+    make = DTYPE_CASES[case]
+    ours = make(tl, tl.tensor([1, 2]), tl.tensor([1.0, -2.0]))
+    theirs = make(torch, torch.tensor([1, 2]), torch.tensor([1.0, -2.0]))
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_allclose(ours.data.astype(np.float64), theirs.double().numpy(), rtol=1e-6)
+
+
+def test_promoted_operands_get_gradients_in_their_own_dtype():
+    x = tl.tensor([1.0, -2.0], requires_grad=True)
+    scale = tl.tensor(3.0, dtype=tl.float64, requires_grad=True)
+    out = x * scale  # float32, as in PyTorch
+    out.sum().backward()
+    assert out.dtype == tl.float32 and x.grad.dtype == tl.float32 and scale.grad.dtype == tl.float64
+    assert scale.grad.item() == -1.0

@@ -33,7 +33,9 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+from numpy import generic, ndarray  # bare names: numpy's module __getattr__ makes np.x a slow lookup
 
+from .dtypes import DEFAULT_FLOAT
 from .errors import AnomalyError, DTypeError, GraphError, IndexOutOfRangeError, ShapeError
 
 
@@ -218,9 +220,12 @@ class Function:
     derivative = ""
     #: Built-in ops set this (see ops.Op): their backward never returns an array held elsewhere.
     fresh_gradients = False
-    #: Binary ops set this: an integer operand takes the float operand's dtype (PyTorch's rule;
-    #: numpy would turn float32 with int64 into float64).
+    #: Ops on several operands set this: their inputs are cast to PyTorch's result dtype first
+    #: (numpy would turn float32 with int64, or int64 with 0.5, into float64).
     promotes_dtypes = False
+    #: Ops whose result is always floating (true division, exp, mean...) set this: integer inputs
+    #: become float32, PyTorch's default, rather than numpy's float64.
+    floating = False
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep what backward needs; backward reads it back as ``ctx.saved_tensors``."""
@@ -260,18 +265,21 @@ class Function:
                 arrays.append(a.data)
                 if a.requires_grad:
                     needs_grad = True
-            elif isinstance(a, np.generic):  # np.float64(2) must not turn float32 into float64
+            elif isinstance(a, generic):  # np.float64(2) must not turn float32 into float64
                 arrays.append(a.item())
             else:
                 arrays.append(a)
-        if cls.promotes_dtypes and (len(arrays) != 2 or _two_dtypes(*arrays)):
-            _promote_integers(arrays)
+        if cls.promotes_dtypes:
+            if len(arrays) != 2 or _numpy_may_differ(*arrays):
+                _promote(arrays, cls.floating)
+        elif cls.floating and _integral(arrays[0]):
+            arrays[0] = arrays[0].astype(_FLOAT)  # exp, mean... of integers: float32, as PyTorch
         try:
             data = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, TypeError, IndexError) as error:
             # a built-in op's numpy traceback is noise; a user-defined op's is the user's own code
             raise _forward_error(cls, args, error) from (None if issubclass(cls, ops.Op) else error)
-        if type(data) is not np.ndarray:
+        if type(data) is not ndarray:
             data = _as_output_array(ctx, data)
         if mode.anomaly:
             ctx.created_at = user_frame()
@@ -282,30 +290,68 @@ class Function:
         return Tensor._make(data, False, None)
 
 
-def _two_dtypes(x: Any, y: Any) -> bool:
-    """Whether a binary op's operands are two arrays of different dtypes (the usual case, one
-    dtype or a Python number, needs no promotion)."""
-    return type(x) is np.ndarray and type(y) is np.ndarray and x.dtype is not y.dtype
+def _numpy_may_differ(x: Any, y: Any) -> bool:
+    """Whether numpy's result dtype for a binary op on ``x`` and ``y`` may differ from PyTorch's.
+    Not for the usual cases: two float arrays of one dtype, or a float array and a Python number."""
+    if type(x) is ndarray and type(y) is ndarray:
+        return x.dtype is not y.dtype or x.dtype not in _USUAL_FLOATS  # `is`: dtypes are shared objects
+    array = x if type(x) is ndarray else y
+    return type(array) is not ndarray or array.dtype not in _USUAL_FLOATS
 
 
-def _promote_integers(arrays: list) -> None:
-    """Cast integer/bool arrays to the dtype of a float array among ``arrays``, in place."""
-    first = None
+def _integral(x: Any) -> bool:
+    """An integer or bool array (float32/float64 answered first, by identity)."""
+    return type(x) is ndarray and x.dtype not in _USUAL_FLOATS and x.dtype.kind != "f"
+
+
+def _promote(arrays: list, floating: bool) -> None:
+    """Cast the arrays among an op's inputs, in place, to PyTorch's result dtype (``torch.result_type``):
+
+    * the kind (bool < integer < float) is the highest among all inputs;
+    * the dtype comes from the inputs that matter most: arrays with dimensions, then 0-d arrays,
+      then Python numbers — so float32 × a 0-d float64 stays float32, and an integer array + 0.5
+      is float32 (a Python float counts as the default float32), where numpy would give float64;
+    * ``floating`` ops (true division, exp, ...) turn an integer result into float32.
+    Python numbers stay as they are: numpy then computes in the arrays' dtype."""
+    dims = zero_d = numbers = None
     for a in arrays:
-        if type(a) is np.ndarray:
-            if first is None:
-                first = a.dtype
-            elif a.dtype is not first:
-                break
-    else:
-        return  # one dtype among the arrays (the usual case): nothing to promote
-    kinds = "".join(a.dtype.kind if type(a) is np.ndarray else "-" for a in arrays)
-    if "f" not in kinds or not ("i" in kinds or "u" in kinds or "b" in kinds):
-        return
-    target = np.result_type(*(a for a in arrays if type(a) is np.ndarray and a.dtype.kind == "f"))
-    for i, kind in enumerate(kinds):
-        if kind in "iub":
-            arrays[i] = arrays[i].astype(target)
+        if type(a) is ndarray:
+            if a.ndim:
+                dims = _promote_pair(dims, a.dtype)
+            else:
+                zero_d = _promote_pair(zero_d, a.dtype)
+        elif isinstance(a, (int, float)):  # a Python number (bool is an int)
+            numbers = _promote_pair(numbers, _BOOL if isinstance(a, bool) else _INT if isinstance(a, int) else _FLOAT)
+    target = _combine(dims, _combine(zero_d, numbers))
+    if floating and target.kind != "f":
+        target = _FLOAT
+    for i, a in enumerate(arrays):
+        if type(a) is ndarray and a.dtype != target:
+            arrays[i] = a.astype(target)
+
+
+_BOOL, _INT, _FLOAT = np.dtype(bool), np.dtype(np.int64), np.dtype(DEFAULT_FLOAT)  # of Python numbers
+_USUAL_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # found by identity, first
+
+
+def _promote_pair(a: np.dtype | None, b: np.dtype) -> np.dtype:
+    """PyTorch's promotion of two dtypes: within a kind the wider; across kinds the higher kind's
+    dtype (int64 with float32 is float32, where numpy says float64)."""
+    if a is None:
+        return b
+    if (a.kind == "f") != (b.kind == "f"):
+        return a if a.kind == "f" else b
+    return np.promote_types(a, b)
+
+
+def _combine(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None:
+    """The result of inputs that matter more (``higher``) with ones that matter less: theirs,
+    unless the lesser ones are of a higher kind (floats over integers, integers over bools)."""
+    if higher is None or lower is None:
+        return lower if higher is None else higher
+    if higher.kind == "f" or (higher.kind != "b" and lower.kind != "f"):
+        return higher
+    return _promote_pair(higher, lower)
 
 
 def _as_output_array(ctx: Function, data: Any) -> np.ndarray:
@@ -553,7 +599,7 @@ def _as_grad_tensor(g: Any, owned: bool, create_graph: bool) -> Any:
     """A gradient as a Tensor the user may keep and mutate: copied unless the engine made it."""
     if isinstance(g, tensor.Tensor):
         return g
-    if type(g) is not np.ndarray:  # numpy hands back scalars for 0-d results
+    if type(g) is not ndarray:  # numpy hands back scalars for 0-d results
         return tensor.Tensor._make(np.array(g), False, None)
     return tensor.Tensor._make(g if owned or create_graph else g.copy(), False, None)
 
@@ -562,7 +608,7 @@ def _keep_grad(t: Any, g: Any, owned: bool, create_graph: bool) -> None:
     """Store a finished gradient in ``t.grad`` (a leaf, or a node kept by retain_grad/keep_grads),
     adding it to what is there from earlier backward calls."""
     if t._grad is None:
-        if owned and type(g) is np.ndarray:  # the usual case: a new array nobody else holds
+        if owned and type(g) is ndarray:  # the usual case: a new array nobody else holds
             t._grad = tensor.Tensor._make(g, False, None)
         else:
             t._grad = _as_grad_tensor(g, owned, create_graph)

@@ -102,6 +102,7 @@ class Mul(Op):
 
 
 class Div(Op):
+    floating = True
     promotes_dtypes = True
     formula = "out = a / b"
     derivative = "d/da = 1/b, d/db = -a/b² = -out/b"
@@ -203,6 +204,7 @@ class Neg(Op):
 
 
 class Exp(Op):
+    floating = True
     formula = "out = exp(x)"
     derivative = "d/dx = exp(x) = out"
 
@@ -219,6 +221,7 @@ class Exp(Op):
 
 
 class Log(Op):
+    floating = True
     formula = "out = ln(x)"
     derivative = "d/dx = 1/x"
 
@@ -249,6 +252,7 @@ class Log1p(Op):
 
 
 class Sqrt(Op):
+    floating = True
     formula = "out = √x"
     derivative = "d/dx = 1/(2√x) = 0.5/out"
 
@@ -280,6 +284,7 @@ class Abs(Op):
 
 
 class Sin(Op):
+    floating = True
     formula = "out = sin(x)"
     derivative = "d/dx = cos(x)"
 
@@ -295,6 +300,7 @@ class Sin(Op):
 
 
 class Cos(Op):
+    floating = True
     formula = "out = cos(x)"
     derivative = "d/dx = -sin(x)"
 
@@ -310,6 +316,7 @@ class Cos(Op):
 
 
 class Tanh(Op):
+    floating = True
     formula = "out = tanh(x)"
     derivative = "d/dx = 1 - tanh(x)² = 1 - out²"
 
@@ -326,6 +333,7 @@ class Tanh(Op):
 
 
 class Sigmoid(Op):
+    floating = True
     formula = "out = 1 / (1 + exp(-x))"
     derivative = "d/dx = out·(1 - out)"
 
@@ -384,6 +392,7 @@ class LeakyRelu(Op):
 
 
 class Erf(Op):
+    floating = True
     formula = "out = erf(x) = 2/√π ∫₀ˣ exp(-t²) dt"
     derivative = "d/dx = 2/√π · exp(-x²)"
 
@@ -410,6 +419,7 @@ def erf(x):
 
 
 class Gelu(Op):
+    floating = True
     formula = "out = x·Φ(x), Φ the standard normal CDF (approximate='tanh': 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))))"
     derivative = "d/dx = Φ(x) + x·φ(x)"
 
@@ -433,6 +443,7 @@ class Gelu(Op):
 
 
 class Softplus(Op):
+    floating = True
     formula = "out = ln(1 + exp(beta·x)) / beta (= x where beta·x > threshold)"
     derivative = "d/dx = sigmoid(beta·x) (= 1 where beta·x > threshold)"
 
@@ -544,6 +555,7 @@ class Sum(Op):
 
 
 class Mean(Op):
+    floating = True
     formula = "out = (1/n) Σ x over axis"
     derivative = "d/dx = 1/n for every averaged element"
 
@@ -589,6 +601,7 @@ class Min(Max):
 
 
 class Var(Op):
+    floating = True
     formula = "out = Σ (x - mean)² / (n - ddof)"
     derivative = "d/dx = 2(x - mean) / (n - ddof)"
 
@@ -615,6 +628,7 @@ class Std(Op):
     """√var, with PyTorch's gradient: 0 where the result is 0 (constant values), where √'s own
     derivative 1/(2·0) would make it 0·inf = NaN."""
 
+    floating = True
     formula = "out = √(Σ (x - mean)² / (n - ddof))"
     derivative = "d/dx = (x - mean) / ((n - ddof)·out), 0 where out = 0"
 
@@ -633,6 +647,7 @@ class Std(Op):
 
 
 class LogSumExp(Op):
+    floating = True
     formula = "out = ln Σ exp(x) = m + ln Σ exp(x - m), m = max x (so nothing overflows)"
     derivative = "d/dx = exp(x - out) = softmax(x)"
 
@@ -658,6 +673,7 @@ class LogSumExp(Op):
 
 
 class Softmax(Op):
+    floating = True
     formula = "out_i = exp(x_i - max x) / Σ_j exp(x_j - max x)"
     derivative = "d/dx = out · (grad - Σ grad·out)"
 
@@ -680,6 +696,7 @@ class Softmax(Op):
 
 
 class LogSoftmax(Op):
+    floating = True
     formula = "out_i = x_i - logsumexp(x)"
     derivative = "d/dx = grad - softmax(x) · Σ grad"
 

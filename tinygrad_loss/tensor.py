@@ -853,7 +853,8 @@ def _selects_first(index: Any) -> tuple[tuple, tuple] | None:
 
 
 def _bound(value: Any) -> Any:
-    return float(value) if isinstance(value, (int, float, np.number)) else value
+    """A clip bound as a Python number (a numpy scalar would impose its own dtype on the result)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _tensors(tensors: Sequence[Any], where: str) -> list:
@@ -893,6 +894,8 @@ def matmul(a: Any, b: Any) -> Tensor:
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Pick from ``a`` where ``condition`` holds, else from ``b`` (the gradient follows the pick)."""
+    if not isinstance(a, (Tensor, np.ndarray)) and not isinstance(b, (Tensor, np.ndarray)):
+        a, b = Tensor(a), Tensor(b)  # two Python numbers: float32 (or int64), as PyTorch, not numpy's float64
     return ops.Where.apply(condition, a, b)
 
 
