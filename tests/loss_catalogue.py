@@ -559,10 +559,13 @@ for margin, squared, zero_one in [(1.0, False, False), (1.0, False, True), (0.5,
         f"labels={'{0,1}' if zero_one else '{-1,+1}'}+margin={margin}+squared={squared}",
         kwargs={"margin": margin, "squared": squared}, reference=ref_hinge, grad_args=(0,))
 add("log_cosh_loss", regression_pair, reference=ref_log_cosh)
-for alpha, gamma in [(0.25, 2.0), (-1.0, 2.0), (0.75, 0.0), (0.25, 1.5)]:
+# targets must lie in [0, 1], so gradcheck does not perturb 0/1 targets (labels=(1,)): their
+# gradient is still compared with torch's; soft targets are gradchecked too
+for alpha, gamma in [(0.25, 2.0), (-1.0, 2.0), (0.75, 0.0), (0.25, 1.5), (0.25, 0.5), (0.25, 1.0)]:
     add("sigmoid_focal_loss", logits_binary, f"alpha={alpha}+gamma={gamma}", kwargs={"alpha": alpha, "gamma": gamma},
-        reference=ref_sigmoid_focal)
+        reference=ref_sigmoid_focal, labels=(1,))
 add("sigmoid_focal_loss", logits_pair, "soft targets", reference=ref_sigmoid_focal)
+add("sigmoid_focal_loss", logits_pair, "soft targets+gamma=0.5", kwargs={"gamma": 0.5}, reference=ref_sigmoid_focal)
 
 
 def dice_inputs(shape: tuple) -> Callable:

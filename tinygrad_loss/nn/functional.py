@@ -92,20 +92,30 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss
 
 
+def _given(value: Any, name: str, where_: str) -> Any:
+    """``value`` itself, unless it is None: numpy would quietly turn None into a NaN tensor."""
+    if value is None:
+        raise DTypeError(f"{where_}: {name} must be a tensor or an array of numbers, got None")
+    return value
+
+
 def _float_tensor(x: Any, name: str, where_: str) -> Tensor:
-    t = as_tensor(x)
+    t = as_tensor(_given(x, name, where_))
     if t.dtype.kind != "f":
         raise DTypeError(f"{where_}: {name} must be a floating point tensor, got dtype {t.dtype}")
     return t
 
 
-def _pair(input: Any, target: Any, where_: str, float_target: bool = False) -> tuple[Tensor, Tensor]:
+def _pair(input: Any, target: Any, where_: str, float_target: bool = False,
+          names: tuple[str, str] = ("input", "target")) -> tuple[Tensor, Tensor]:
     """input and a target whose shape broadcasts to input's (as PyTorch allows); with
-    ``float_target`` the target must already be floating point (probabilities, not labels)."""
-    x = _float_tensor(input, "input", where_)
+    ``float_target`` the target must already be floating point (probabilities, not labels).
+    ``names`` are the two arguments' names, for error messages."""
+    x = _float_tensor(input, names[0], where_)
     if float_target:
-        y = _float_tensor(target, "target", where_)
+        y = _float_tensor(target, names[1], where_)
     else:
+        _given(target, names[1], where_)
         y = as_tensor(target, x.dtype) if not isinstance(target, Tensor) or target.dtype.kind != "f" else target
     try:
         shape = np.broadcast_shapes(x.shape, y.shape)
@@ -120,7 +130,7 @@ def _pair(input: Any, target: Any, where_: str, float_target: bool = False) -> t
 
 def _class_target(target: Any, classes: int, ignore_index: int | None, where_: str) -> np.ndarray:
     """Class indices as an int64 array, each in [0, classes) or equal to ignore_index."""
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target.data if isinstance(target, Tensor) else np.asarray(_given(target, "target", where_))
     if t.dtype.kind not in "iu":
         raise DTypeError(f"{where_}: class-index targets must be integers (int64), got dtype {t.dtype}; "
                          "for class probabilities pass a float target of the input's shape")
@@ -373,6 +383,7 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     x = _float_tensor(input, "input", "cross_entropy")
+    _given(target, "target", "cross_entropy")
     classes = x.shape[1] if x.ndim > 1 else x.shape[0] if x.ndim else 0
     weight_array = _class_weight(weight, classes, "cross_entropy")
     target_dtype = target.dtype if isinstance(target, Tensor) else np.asarray(target).dtype
@@ -420,6 +431,7 @@ def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -1
     """
     _check_reduction(reduction, "nll_loss")
     x = _float_tensor(input, "input", "nll_loss")
+    _given(target, "target", "nll_loss")
     classes = x.shape[1] if x.ndim > 1 else x.shape[0] if x.ndim else 0
     weight_array = _class_weight(weight, classes, "nll_loss")
     rows, loss_shape = _classes_last(x, np.shape(target.data if isinstance(target, Tensor) else target), "nll_loss")
@@ -433,6 +445,10 @@ def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -1
         return loss.reshape(loss_shape)
     if reduction == "sum":
         return loss.sum()
+    if not keep.any():
+        # every target ignored: the mean is 0/0 = NaN, as in PyTorch, but the ignored samples send
+        # no gradient (dividing by the zero total weight would make it 0·∞ = NaN): 0·loss + NaN
+        return loss.sum() * 0.0 + math.nan
     return loss.sum() / w.sum()
 
 
@@ -528,7 +544,7 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
 
 
 def _sign_target(target: Any, shape: tuple, dtype: np.dtype, where_: str) -> Tensor:
-    y = as_tensor(target, dtype)
+    y = as_tensor(_given(target, "target", where_), dtype)
     if y.shape != shape:
         try:
             if np.broadcast_shapes(y.shape, shape) != shape:
@@ -574,7 +590,7 @@ def margin_ranking_loss(input1: Any, input2: Any, target: Any, margin: float = 0
         1.5
     """
     _check_reduction(reduction, "margin_ranking_loss")
-    x1, x2 = _pair(input1, input2, "margin_ranking_loss")
+    x1, x2 = _pair(input1, input2, "margin_ranking_loss", names=("input1", "input2"))
     y = _sign_target(target, x1.shape, x1.dtype, "margin_ranking_loss")
     return _reduce((-y * (x1 - x2) + margin).clip(min=0.0), reduction)
 
@@ -673,7 +689,7 @@ def cosine_embedding_loss(input1: Any, input2: Any, target: Any, margin: float =
         1.0
     """
     _check_reduction(reduction, "cosine_embedding_loss")
-    x1, x2 = _pair(input1, input2, "cosine_embedding_loss")
+    x1, x2 = _pair(input1, input2, "cosine_embedding_loss", names=("input1", "input2"))
     eps = 1e-12
     dot = (x1 * x2).sum(-1)
     cos = dot / (((x1 * x1).sum(-1) + eps) * ((x2 * x2).sum(-1) + eps)).sqrt()
@@ -741,7 +757,7 @@ def hinge_loss(input: Any, target: Any, margin: float = 1.0, squared: bool = Fal
     """
     _check_reduction(reduction, "hinge_loss")
     x = _float_tensor(input, "input", "hinge_loss")
-    labels = np.asarray(target.data if isinstance(target, Tensor) else target)
+    labels = np.asarray(target.data if isinstance(target, Tensor) else _given(target, "target", "hinge_loss"))
     values = set(np.unique(labels).tolist())
     if values <= {0, 1} and 0 in values:
         labels = 2 * labels - 1
@@ -757,10 +773,15 @@ def sigmoid_focal_loss(inputs: Any, targets: Any, alpha: float = 0.25, gamma: fl
     """Focal loss for dense detection (Lin et al. 2017), torchvision's definition.
 
     Formula: p = σ(x); p_t = p·y + (1 - p)·(1 - y); loss_i = α_t·(1 - p_t)^γ·BCE_with_logits(x_i, y_i),
-        α_t = α·y + (1 - α)·(1 - y) (alpha < 0 disables it). Default reduction 'none' like torchvision.
+        α_t = α·y + (1 - α)·(1 - y) (alpha < 0 disables it); targets y in [0, 1]. Computed as
+        ce·exp(γ·ln(1 - p_t)) with ln(1 - p_t) = ln(y·σ(-x) + (1 - y)·σ(x)) from log-sigmoids, so
+        saturated logits (±1e4) give finite values and gradients for every γ ≥ 0.
+        Default reduction 'none' like torchvision.
     When to use: heavily imbalanced binary or multi-label problems: (1 - p_t)^γ shrinks the loss
         of easy, well-classified examples so the rare hard ones dominate.
-    Gradient: BCE's σ(x) - y, scaled down by (1 - p_t)^γ, plus a term from differentiating that factor.
+    Gradient: d loss_i / d x_i = α_t·[(1 - p_t)^γ·(σ(x_i) - y_i) + γ·ce_i·(1 - p_t)^(γ-1)·(1 - 2y_i)·σ(x_i)σ(-x_i)],
+        ce_i = BCE_with_logits(x_i, y_i): BCE's σ(x) - y scaled down by (1 - p_t)^γ, plus a term from
+        differentiating that factor.
 
     Example:
         >>> from tinygrad_loss import tensor
@@ -768,11 +789,11 @@ def sigmoid_focal_loss(inputs: Any, targets: Any, alpha: float = 0.25, gamma: fl
         0.043322
     """
     _check_reduction(reduction, "sigmoid_focal_loss")
-    x, y = _pair(inputs, targets, "sigmoid_focal_loss")
-    p = x.sigmoid()
-    ce = binary_cross_entropy_with_logits(x, y, reduction="none")
-    p_t = p * y + (1 - p) * (1 - y)
-    loss = ce * (1 - p_t) ** gamma
+    x, y = _pair(inputs, targets, "sigmoid_focal_loss", names=("inputs", "targets"))
+    if not ((y.data >= 0) & (y.data <= 1)).all():  # NaN fails both comparisons
+        raise ValueError(f"sigmoid_focal_loss: targets must lie in [0, 1] (0/1 labels or probabilities), got "
+                         f"values from {y.data.min()} to {y.data.max()}")
+    loss = loss_ops.SigmoidFocal.apply(x, y, gamma=float(gamma))
     if alpha >= 0:
         loss = (alpha * y + (1 - alpha) * (1 - y)) * loss
     return _reduce(loss, reduction)
@@ -815,9 +836,10 @@ def contrastive_loss(x1: Any, x2: Any, label: Any, margin: float = 1.0, reductio
         0.25
     """
     _check_reduction(reduction, "contrastive_loss")
-    a, b = _pair(x1, x2, "contrastive_loss")
+    a, b = _pair(x1, x2, "contrastive_loss", names=("x1", "x2"))
     diff = a - b
     squared = (diff * diff).sum(-1)
+    _given(label, "label", "contrastive_loss")
     y = as_tensor(label, a.dtype) if not isinstance(label, Tensor) or label.dtype.kind != "f" else label
     if y.shape != squared.shape:
         raise ShapeError(f"contrastive_loss: label must have shape {squared.shape} (one per pair), got {y.shape}")
@@ -849,6 +871,7 @@ def cost_sensitive_cross_entropy(logits: Any, target: Any, cost_matrix: Any, red
     if x.ndim != 2:
         raise ShapeError(f"cost_sensitive_cross_entropy: logits must be (N, C), got {x.shape}")
     n, classes = x.shape
+    _given(cost_matrix, "cost_matrix", "cost_sensitive_cross_entropy")
     try:
         costs = np.asarray(cost_matrix.data if isinstance(cost_matrix, Tensor) else cost_matrix, dtype=x.dtype)
     except (TypeError, ValueError):
