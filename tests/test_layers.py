@@ -34,7 +34,8 @@ def to_f64(module: nn.Module) -> nn.Module:
     for p in module.parameters():
         p.data = p.data.astype(np.float64)
     for _, b in module.named_buffers():
-        b.data = b.data.astype(np.float64)
+        if b.dtype.kind == "f":  # num_batches_tracked stays int64
+            b.data = b.data.astype(np.float64)
     return module
 
 
@@ -440,6 +441,85 @@ def test_batchnorm2d_float32_matches_torch(torch):
     np.testing.assert_allclose(ours.running_var.data, theirs.running_var.numpy(), rtol=1e-5)
 
 
+@pytest.mark.parametrize("cls,shape", [("BatchNorm1d", (6, 3)), ("BatchNorm1d", (4, 3, 5)),
+                                       ("BatchNorm2d", (4, 3, 2, 3))])
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batchnorm_num_batches_tracked_and_cumulative_average_match_torch(torch, cls, shape, momentum):
+    """num_batches_tracked: a 0-d int64 buffer counting training forwards; momentum=None makes the
+    running statistics the cumulative average of the batch statistics (factor 1/num_batches_tracked)."""
+    rng = np.random.default_rng(18)
+    ours = randomise(to_f64(getattr(nn, cls)(3, momentum=momentum)), rng)
+    theirs = copy_into_torch(torch, ours, getattr(torch.nn, cls)(3, momentum=momentum).double())
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == [
+        "weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+    assert ours.num_batches_tracked.shape == () and ours.num_batches_tracked.dtype == np.int64
+    assert int(ours.num_batches_tracked.data) == 0
+    for step in range(4):
+        x = rng.standard_normal(shape) * (step + 1) + 2 * step
+        np.testing.assert_allclose(ours(tl.tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), **F64_TOL)
+        assert int(ours.num_batches_tracked.data) == int(theirs.num_batches_tracked) == step + 1
+        np.testing.assert_allclose(ours.running_mean.data, theirs.running_mean.numpy(), **F64_TOL)
+        np.testing.assert_allclose(ours.running_var.data, theirs.running_var.numpy(), **F64_TOL)
+    ours.eval()
+    theirs.eval()
+    x = rng.standard_normal(shape)
+    np.testing.assert_allclose(ours(tl.tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), **F64_TOL)
+    assert int(ours.num_batches_tracked.data) == int(theirs.num_batches_tracked) == 4  # eval does not count
+
+
+def test_batchnorm_cumulative_average_hand():
+    """momentum=None: running ← running + (batch − running) / n, i.e. the plain mean over the batches."""
+    bn = to_f64(nn.BatchNorm1d(1, momentum=None))
+    bn(tl.tensor(np.array([[1.0], [3.0]])))  # mean 2, unbiased var 2
+    np.testing.assert_array_equal(bn.running_mean.data, [2.0])  # factor 1/1: the first batch replaces the init
+    np.testing.assert_array_equal(bn.running_var.data, [2.0])
+    bn(tl.tensor(np.array([[5.0], [9.0]])))  # mean 7, unbiased var 8
+    np.testing.assert_array_equal(bn.running_mean.data, [(2.0 + 7.0) / 2])
+    np.testing.assert_array_equal(bn.running_var.data, [(2.0 + 8.0) / 2])
+    assert int(bn.num_batches_tracked.data) == 2
+
+
+def test_batchnorm_without_running_stats_has_no_counter(torch):
+    ours = nn.BatchNorm1d(3, momentum=None, track_running_stats=False)
+    theirs = torch.nn.BatchNorm1d(3, momentum=None, track_running_stats=False)
+    assert ours.num_batches_tracked is None and theirs.num_batches_tracked is None
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight", "bias"]
+    ours(tl.randn(4, 3))
+    assert ours.num_batches_tracked is None
+
+
+def test_batchnorm_failed_forward_does_not_count():
+    bn = nn.BatchNorm1d(3)
+    with pytest.raises(ValueError, match="more than one value per channel"):
+        bn(tl.randn(1, 3))
+    assert int(bn.num_batches_tracked.data) == 0
+
+
+@pytest.mark.parametrize("cls,shape", [("BatchNorm1d", (5, 3)), ("BatchNorm2d", (4, 3, 2, 2))])
+def test_batchnorm_state_dict_loads_both_ways_with_torch(torch, cls, shape):
+    """A trained PyTorch BatchNorm's state dict loads strictly into ours, and ours into PyTorch's."""
+    rng = np.random.default_rng(19)
+    theirs = getattr(torch.nn, cls)(3).double()
+    for _ in range(3):
+        theirs(torch.tensor(rng.standard_normal(shape) * 2 + 1))
+    ours = to_f64(getattr(nn, cls)(3))
+    assert ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()}) == ([], [])
+    for key, value in theirs.state_dict().items():
+        np.testing.assert_array_equal(ours.state_dict()[key].data, value.numpy(), err_msg=key)
+    assert ours.num_batches_tracked.dtype == np.int64 and int(ours.num_batches_tracked.data) == 3
+
+    for _ in range(2):
+        ours(tl.tensor(rng.standard_normal(shape) - 1))
+    fresh = getattr(torch.nn, cls)(3).double()
+    result = fresh.load_state_dict({k: torch.from_numpy(np.asarray(v.data)) for k, v in ours.state_dict().items()})
+    assert (result.missing_keys, result.unexpected_keys) == ([], [])
+    assert fresh.num_batches_tracked.dtype == torch.int64 and int(fresh.num_batches_tracked) == 5
+    ours.eval()
+    fresh.eval()
+    x = rng.standard_normal(shape)
+    np.testing.assert_allclose(ours(tl.tensor(x)).data, fresh(torch.tensor(x)).detach().numpy(), **F64_TOL)
+
+
 # --------------------------------------------------------------------------- LayerNorm
 
 
@@ -789,6 +869,45 @@ def test_clip_grad_norm_single_tensor_and_missing_grads(torch):
     assert no_grad.grad is None
 
 
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0])
+def test_clip_grad_norm_empty_gradients_match_torch(torch, norm_type):
+    ours, theirs = grads_pair(torch, np.random.default_rng(37), shapes=((0, 3), (0,)))
+    total = nn.utils.clip_grad_norm_(ours, 1.0, norm_type=norm_type)
+    ref = torch.nn.utils.clip_grad_norm_(theirs, 1.0, norm_type=norm_type)
+    assert float(total.data) == float(ref) == 0.0
+    assert total.dtype == np.float64 and ref.dtype == torch.float64
+
+
+def test_clip_grad_norm_inf_with_empty_gradients(torch):
+    """PyTorch cannot take the inf norm of an empty gradient (RuntimeError); here an empty gradient
+    adds nothing, as it does for every finite norm_type (the norm of an empty vector is 0)."""
+    ours, theirs = grads_pair(torch, np.random.default_rng(38), shapes=((0, 3), (0,)))
+    with pytest.raises(RuntimeError, match="empty"):
+        torch.nn.utils.clip_grad_norm_(theirs, 1.0, norm_type=math.inf)
+    total = nn.utils.clip_grad_norm_(ours, 1.0, norm_type=math.inf)
+    assert float(total.data) == 0.0 and total.dtype == np.float64
+    assert [p.grad.shape for p in ours] == [(0, 3), (0,)]
+    # next to non-empty gradients: the same as PyTorch on the non-empty ones alone
+    ours, theirs = grads_pair(torch, np.random.default_rng(39), shapes=((0, 3), (4,), (2, 3)), scale=5.0)
+    largest = max(float(np.abs(p.grad.data).max()) for p in ours[1:])
+    total = nn.utils.clip_grad_norm_(ours, 1.0, norm_type=math.inf)
+    ref = torch.nn.utils.clip_grad_norm_(theirs[1:], 1.0, norm_type=math.inf)
+    assert float(total.data) == float(ref) == largest > 1.0
+    for p, t in zip(ours[1:], theirs[1:], strict=True):
+        np.testing.assert_allclose(p.grad.data, t.grad.numpy(), **F64_TOL)
+
+
+@pytest.mark.parametrize("norm_type", [math.inf, 2.0])
+def test_clip_grad_norm_without_any_gradient_matches_torch(torch, norm_type):
+    ours = [tl.tensor(np.ones(3), requires_grad=True)]
+    theirs = [torch.ones(3, dtype=torch.float64, requires_grad=True)]
+    total = nn.utils.clip_grad_norm_(ours, 1.0, norm_type=norm_type)
+    ref = torch.nn.utils.clip_grad_norm_(theirs, 1.0, norm_type=norm_type)
+    assert float(total.data) == float(ref) == 0.0
+    assert total.dtype == np.float32 and ref.dtype == torch.float32
+    assert ours[0].grad is None and theirs[0].grad is None
+
+
 def test_clip_grad_norm_on_module_parameters(torch):
     rng = np.random.default_rng(36)
     ours = to_f64(nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2)))
@@ -812,6 +931,33 @@ def test_linear_wrong_in_features_names_both_sizes():
         nn.Linear(4, 3)(tl.randn(2, 5))
     assert "5" in str(info.value) and "4" in str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+def test_linear_0d_input_is_a_clear_error(torch):
+    with pytest.raises(RuntimeError, match="at least 1D"):
+        torch.nn.Linear(3, 2)(torch.tensor(1.0))
+    with pytest.raises(ShapeError, match=r"Linear\(in_features=3, out_features=2\).*\(\*, 3\).*0-d.*\(\)"):
+        nn.Linear(3, 2)(tl.tensor(1.0))
+    with pytest.raises(ShapeError, match=r"linear: .*\(\*, 3\).*0-d"):
+        LF.linear(tl.tensor(1.0), tl.ones(2, 3))
+
+
+@pytest.mark.parametrize("x", [[[1.0, 2.0, 3.0]], (1.0, 2.0, 3.0), 1.0, None])
+def test_linear_non_tensor_input_is_a_clear_error(torch, x):
+    with pytest.raises(TypeError, match="must be Tensor"):
+        torch.nn.Linear(3, 2)(x)
+    with pytest.raises(TypeError, match=rf"Linear\(in_features=3, out_features=2\).*\(\*, 3\).*{type(x).__name__}"):
+        nn.Linear(3, 2)(x)
+
+
+def test_linear_still_accepts_1d_input_and_numpy_arrays(torch):
+    lin = to_f64(nn.Linear(3, 2))
+    x = np.array([1.0, -2.0, 0.5])
+    expected = lin.weight.data @ x + lin.bias.data
+    np.testing.assert_allclose(lin(tl.tensor(x)).data, expected, **F64_TOL)
+    np.testing.assert_allclose(lin(x).data, expected, **F64_TOL)
+    theirs = copy_into_torch(torch, lin, torch.nn.Linear(3, 2).double())
+    np.testing.assert_allclose(theirs(torch.tensor(x)).detach().numpy(), expected, **F64_TOL)
 
 
 def test_conv2d_wrong_channels():
@@ -866,6 +1012,7 @@ def test_embedding_float_indices():
     (lambda: nn.Dropout(-0.1), "p"),
     (lambda: nn.BatchNorm1d(0), "num_features"),
     (lambda: nn.BatchNorm2d(3, momentum=2.0), "momentum"),
+    (lambda: nn.BatchNorm1d(3, momentum=-0.1), "momentum"),
     (lambda: nn.Embedding(0, 3), "num_embeddings"),
     (lambda: nn.Embedding(3, 0), "embedding_dim"),
     (lambda: nn.GELU("exact")(tl.randn(2)), "approximate"),

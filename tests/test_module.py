@@ -56,7 +56,8 @@ def to_f64(module):
     for p in module.parameters():
         p.data = p.data.astype(np.float64)
     for _, b in module.named_buffers():
-        b.data = b.data.astype(np.float64)
+        if b.dtype.kind == "f":  # num_batches_tracked stays int64
+            b.data = b.data.astype(np.float64)
     return module
 
 
@@ -265,20 +266,16 @@ def test_gradients_accumulate_without_zero_grad():
 
 def test_state_dict_keys_like_torch(torch):
     ours, theirs = Net().state_dict(), torch_net(torch).state_dict()
-    ours_keys, torch_keys = set(ours), set(theirs)
-    # PyTorch's BatchNorm also counts batches (num_batches_tracked); tinygrad_loss does not.
-    assert torch_keys - ours_keys == {"body.1.num_batches_tracked"}
-    assert ours_keys - torch_keys == set()
-    assert {"body.1.running_mean", "body.1.running_var"} <= ours_keys
-    for k in ours_keys:
+    assert set(ours) == set(theirs)
+    assert {"body.1.running_mean", "body.1.running_var", "body.1.num_batches_tracked"} <= set(ours)
+    for k in ours:
         assert ours[k].shape == tuple(theirs[k].shape), k
+        assert ours[k].dtype == (np.int64 if theirs[k].dtype == torch.int64 else np.float32), k
 
 
 def test_state_dict_key_order_like_torch(torch):
     """PyTorch orders the state dict module by module (a module's parameters, then its buffers)."""
-    ours = list(Net().state_dict())
-    theirs = [k for k in torch_net(torch).state_dict() if not k.endswith("num_batches_tracked")]
-    assert ours == theirs
+    assert list(Net().state_dict()) == list(torch_net(torch).state_dict())
 
 
 def test_state_dict_values_are_detached_views():
@@ -314,15 +311,31 @@ def test_load_state_dict_from_torch_then_same_outputs(torch):
     theirs = torch_net(torch).double()
     theirs.body[1].running_mean.uniform_(-1, 1)
     theirs.body[1].running_var.uniform_(0.5, 2)
+    theirs.body[1].num_batches_tracked.fill_(7)
     ours = to_f64(Net())
-    state = {k: v.numpy() for k, v in theirs.state_dict().items() if not k.endswith("num_batches_tracked")}
-    ours.load_state_dict(state)
-    torch_tensors = {k: v for k, v in theirs.state_dict().items() if not k.endswith("num_batches_tracked")}
-    ours.load_state_dict(torch_tensors)  # torch tensors themselves are accepted too (np.asarray)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    assert int(ours.body[1].num_batches_tracked.data) == 7
+    ours.load_state_dict(theirs.state_dict())  # torch tensors themselves are accepted too (np.asarray)
     ours.eval()
     theirs.eval()
     x = rng.standard_normal((2, 1, 6, 6))
     np.testing.assert_allclose(ours(tl.tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), **F64_TOL)
+
+
+def test_load_state_dict_without_num_batches_tracked_like_torch(torch):
+    """An older state dict without BatchNorm's counter loads strictly and leaves the counter as it was,
+    as PyTorch does for a plain dict (no version metadata)."""
+    ours, theirs = Net(), torch_net(torch)
+    ours.body[1].num_batches_tracked.data[...] = 3
+    theirs.body[1].num_batches_tracked.fill_(3)
+    state = {k: v.data + 1 for k, v in ours.state_dict().items() if not k.endswith("num_batches_tracked")}
+    assert ours.load_state_dict(state) == ([], [])
+    result = theirs.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
+    assert (result.missing_keys, result.unexpected_keys) == ([], [])
+    assert int(ours.body[1].num_batches_tracked.data) == int(theirs.body[1].num_batches_tracked) == 3
+    np.testing.assert_array_equal(ours.body[1].running_var.data, theirs.body[1].running_var.numpy())
+    with pytest.raises(KeyError, match=r"missing keys \['body\.1\.running_mean'\]"):
+        ours.load_state_dict({k: v for k, v in state.items() if k != "body.1.running_mean"})
 
 
 def test_load_state_dict_keeps_dtype():
@@ -373,7 +386,6 @@ def test_load_state_dict_not_strict_returns_missing_and_unexpected(torch):
     # the same result as PyTorch
     theirs = torch_net(torch)
     tstate = {k: torch.tensor(v) for k, v in state.items()}
-    tstate["body.1.num_batches_tracked"] = torch.tensor(0)
     tres = theirs.load_state_dict(tstate, strict=False)
     assert (missing, unexpected) == (tres.missing_keys, tres.unexpected_keys)
 
@@ -421,6 +433,7 @@ def test_repr_of_nested_model_like_torch(torch):
     lambda nn: nn.Flatten(0, 2),
     lambda nn: nn.Dropout(0.25),
     lambda nn: nn.BatchNorm1d(5),
+    lambda nn: nn.BatchNorm2d(4, momentum=None, track_running_stats=False),
     lambda nn: nn.LayerNorm((3, 4)),
     lambda nn: nn.Embedding(10, 3),
     lambda nn: nn.GELU(approximate="tanh"),
@@ -428,8 +441,8 @@ def test_repr_of_nested_model_like_torch(torch):
     lambda nn: nn.Softmax(dim=1),
     lambda nn: nn.LogSoftmax(dim=0),
     lambda nn: nn.Sigmoid(),
-], ids=["Linear", "Conv2d", "Conv2d-rect-nobias", "AvgPool2d", "Flatten", "Dropout", "BatchNorm1d", "LayerNorm",
-        "Embedding", "GELU", "LeakyReLU", "Softmax", "LogSoftmax", "Sigmoid"])
+], ids=["Linear", "Conv2d", "Conv2d-rect-nobias", "AvgPool2d", "Flatten", "Dropout", "BatchNorm1d", "BatchNorm2d-none",
+        "LayerNorm", "Embedding", "GELU", "LeakyReLU", "Softmax", "LogSoftmax", "Sigmoid"])
 def test_layer_repr_like_torch(torch, make):
     assert repr(make(nn)) == torch_repr_without_unsupported(make(torch.nn))
 
@@ -513,3 +526,14 @@ def test_deeper_cnn_with_batchnorm_and_avgpool_matches_torch(torch):
     for name, p in ours.named_parameters():
         np.testing.assert_allclose(p.data, tparams[name].detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
     np.testing.assert_allclose(ours[1].running_var.data, theirs[1].running_var.numpy(), **F64_TOL)
+
+
+def test_assigning_a_tensor_to_a_buffer_keeps_it_a_buffer_like_torch(torch):
+    bn, bn_t = tl.nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3)
+    bn.running_mean = tl.tensor([1.0, 2.0, 3.0])
+    bn_t.running_mean = torch.tensor([1.0, 2.0, 3.0])
+    assert list(bn.state_dict()) == list(bn_t.state_dict())
+    np.testing.assert_array_equal(bn.state_dict()["running_mean"].data, [1.0, 2.0, 3.0])
+    bn.eval()
+    out = bn(tl.tensor([[1.0, 2.0, 3.0]]))
+    np.testing.assert_allclose(out.data, [[0.0, 0.0, 0.0]], atol=1e-6)  # normalised by the new running mean

@@ -40,6 +40,8 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
+        LF.check_linear_input(x, self.in_features, f"Linear(in_features={self.in_features}, "
+                                                   f"out_features={self.out_features})")
         return LF.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
@@ -122,15 +124,20 @@ class Dropout(Module):
 
 
 class _BatchNorm(Module):
-    expected_ndim = (2, 3)
+    """With ``momentum=None`` the running statistics are a cumulative average over all batches
+    (factor 1/num_batches_tracked), as in PyTorch; ``num_batches_tracked`` counts training forwards."""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
+    expected_ndim = (2, 3)
+    _optional_state = ("num_batches_tracked",)  # PyTorch too loads state dicts without it
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True) -> None:
         super().__init__()
         name = type(self).__name__
         self.num_features = _positive(num_features, "num_features", name)
-        if eps <= 0 or not 0 <= momentum <= 1:
-            raise ValueError(f"{name}: eps must be positive and momentum in [0, 1], got eps={eps}, momentum={momentum}")
+        if eps <= 0 or not (momentum is None or 0 <= momentum <= 1):
+            raise ValueError(f"{name}: eps must be positive and momentum in [0, 1] or None, got eps={eps}, "
+                             f"momentum={momentum}")
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(np.ones(num_features, np.float32)) if affine else None
@@ -138,16 +145,24 @@ class _BatchNorm(Module):
         if track_running_stats:
             self.register_buffer("running_mean", Tensor(np.zeros(num_features, np.float32)))
             self.register_buffer("running_var", Tensor(np.ones(num_features, np.float32)))
+            self.register_buffer("num_batches_tracked", Tensor(np.array(0, np.int64)))
         else:
-            self.running_mean = self.running_var = None
+            self.running_mean = self.running_var = self.num_batches_tracked = None
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in self.expected_ndim or x.shape[1] != self.num_features:
             raise ValueError(f"{type(self).__name__}({self.num_features}): expected input with {self.expected_ndim} "
                              f"dims and {self.num_features} channels on axis 1, got shape {x.shape}")
         use_batch = self.training or self.running_mean is None
-        return LF.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_batch,
-                             self.momentum, self.eps)
+        counting = self.training and self.num_batches_tracked is not None
+        momentum = self.momentum
+        if counting and momentum is None:
+            momentum = 1.0 / (int(self.num_batches_tracked.data) + 1)
+        out = LF.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_batch,
+                            momentum, self.eps)
+        if counting:
+            self.num_batches_tracked.data += 1
+        return out
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "

@@ -31,6 +31,7 @@ class Module:
     ``__init__`` and write ``forward``; calling the module calls ``forward``."""
 
     training: bool
+    _optional_state: tuple[str, ...] = ()  # buffers a state dict may omit (they then keep their value)
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -41,6 +42,10 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning {name!r}")
+        if name in self._buffers and (value is None or type(value) is Tensor):
+            self._buffers[name] = value  # a new tensor for a buffer's name is the new buffer (as PyTorch)
+            object.__setattr__(self, name, value)
+            return
         for registry in (self._parameters, self._modules, self._buffers):
             registry.pop(name, None)
         if isinstance(value, Parameter):
@@ -131,13 +136,16 @@ class Module:
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> tuple[list, list]:
-        """Copy values into the parameters and buffers; with ``strict`` the keys must match exactly.
+        """Copy values into the parameters and buffers; with ``strict`` the keys must match exactly
+        (except BatchNorm's ``num_batches_tracked``, which may be absent, as in PyTorch).
         Returns (missing_keys, unexpected_keys)."""
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(f"load_state_dict for {type(self).__name__}: expected a dict-like state_dict "
                             f"(names -> tensors), got {type(state_dict).__name__}")
         own = dict(self.named_parameters()) | dict(self.named_buffers())
-        missing = [k for k in own if k not in state_dict]
+        optional = {f"{prefix}.{name}" if prefix else name
+                    for prefix, module in self.named_modules() for name in module._optional_state}
+        missing = [k for k in own if k not in state_dict and k not in optional]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
             raise KeyError(f"load_state_dict for {type(self).__name__}: missing keys {missing}, "

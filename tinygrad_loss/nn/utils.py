@@ -19,7 +19,8 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
         return Tensor(0.0)
     dtype = np.result_type(*(g.dtype for g in grads))
     if norm_type == math.inf:
-        total = max(float(np.abs(g.data).max()) for g in grads)
+        # an empty gradient adds nothing, as for every finite norm_type (PyTorch raises here instead)
+        total = max((float(np.abs(g.data).max()) for g in grads if g.data.size), default=0.0)
     else:
         total = float(sum(float((np.abs(g.data) ** norm_type).sum()) for g in grads) ** (1.0 / norm_type))
     scale = max_norm / (total + 1e-6)
