@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+import numpy as np
+
 from tinygrad_loss.autograd import Function
 
 
@@ -43,3 +45,14 @@ class WrongCube(Cube):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return grad * 2 * x**2
+
+
+def to_f64(module: Any) -> Any:
+    """Every parameter and float buffer of ``module`` as float64 (in place; returns the module).
+    Integer buffers (BatchNorm's num_batches_tracked) keep their dtype."""
+    for p in module.parameters():
+        p.data = p.data.astype(np.float64)
+    for _, b in module.named_buffers():
+        if b.dtype.kind == "f":
+            b.data = b.data.astype(np.float64)
+    return module

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import to_f64
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -27,16 +28,6 @@ F32_TOL = {"rtol": 1e-5, "atol": 1e-6}
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def to_f64(module: nn.Module) -> nn.Module:
-    """Every parameter and buffer of ``module`` as float64 (in place; returns the module)."""
-    for p in module.parameters():
-        p.data = p.data.astype(np.float64)
-    for _, b in module.named_buffers():
-        if b.dtype.kind == "f":  # num_batches_tracked stays int64
-            b.data = b.data.astype(np.float64)
-    return module
 
 
 def randomise(module: nn.Module, rng: np.random.Generator) -> nn.Module:

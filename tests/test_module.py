@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 import pytest
+from helpers import to_f64
 
 import tinygrad_loss as tl
 from tinygrad_loss import nn
@@ -50,15 +51,6 @@ def torch_net(torch):
             return self.head(self.body(x)) * self.scale
 
     return TorchNet()
-
-
-def to_f64(module):
-    for p in module.parameters():
-        p.data = p.data.astype(np.float64)
-    for _, b in module.named_buffers():
-        if b.dtype.kind == "f":  # num_batches_tracked stays int64
-            b.data = b.data.astype(np.float64)
-    return module
 
 
 def copy_into_torch(torch, ours, theirs):

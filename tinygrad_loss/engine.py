@@ -323,6 +323,8 @@ def _promote(arrays: list, floating: bool) -> None:
         elif isinstance(a, (int, float)):  # a Python number (bool is an int)
             numbers = _promote_pair(numbers, _BOOL if isinstance(a, bool) else _INT if isinstance(a, int) else _FLOAT)
     target = _combine(dims, _combine(zero_d, numbers))
+    if target is None:  # no numbers among the inputs at all: nothing to promote
+        return
     if floating and target.kind != "f":
         target = _FLOAT
     for i, a in enumerate(arrays):
