@@ -999,3 +999,51 @@ def test_promoted_operands_get_gradients_in_their_own_dtype():
     out.sum().backward()
     assert out.dtype == tl.float32 and x.grad.dtype == tl.float32 and scale.grad.dtype == tl.float64
     assert scale.grad.item() == -1.0
+
+
+MORE_DTYPE_CASES = {  # a second fuzz run's findings
+    "int.log1p()": lambda lib, i, f: i.log1p(),
+    "bool.log1p()": lambda lib, i, f: (i > 1).log1p(),
+    "int.clip(0.5, 2.5)": lambda lib, i, f: i.clip(0.5, 2.5),
+    "int.clamp(max=np.float32(2))": lambda lib, i, f: i.clamp(max=np.float32(2)),
+    "where(c, np.float64(0.5), 1)": lambda lib, i, f: lib.where(f > 0, np.float64(0.5), 1),
+    "where(c, np.int32(1), np.int32(2))": lambda lib, i, f: lib.where(f > 0, np.int32(1), np.int32(2)),
+    "f32 > 0-d f64": lambda lib, i, f: lib.tensor([0.1]) > lib.tensor(0.1, dtype=lib.float64),
+    "f32 == np.float64(0.1)": lambda lib, i, f: lib.tensor([0.1]) == np.float64(0.1),
+    "int == 0-d f32": lambda lib, i, f: lib.tensor([16777217]) == lib.tensor(16777216.0),
+    "uint8.sum()": lambda lib, i, f: i.to(lib.uint8).sum(),
+    "bool.sum(0)": lambda lib, i, f: (i > 1).sum(0),
+}
+
+
+@pytest.mark.parametrize("case", MORE_DTYPE_CASES)
+def test_more_result_dtypes_follow_torch(torch, case):
+    make = MORE_DTYPE_CASES[case]
+    ours = make(tl, tl.tensor([1, 2]), tl.tensor([1.0, -2.0]))
+    theirs = make(torch, torch.tensor([1, 2]), torch.tensor([1.0, -2.0]))
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_allclose(ours.data.astype(np.float64), theirs.double().numpy(), rtol=1e-6)
+
+
+def test_linear_of_integers_computes_in_the_weights_dtype():
+    layer = tl.nn.Linear(2, 1)
+    out = layer(tl.tensor([[1, 2]]))
+    assert out.dtype == tl.float32
+    np.testing.assert_allclose(out.data, layer(tl.tensor([[1.0, 2.0]])).data)
+
+
+@pytest.mark.parametrize("make", [lambda i: (1, slice(None), True), lambda i: (2, slice(None, None, 3), True),
+                                  lambda i: (1, slice(None), i(True))])
+def test_a_true_next_to_an_integer_index_follows_torch(torch, make):
+    values = np.arange(12.0).reshape(3, 4)
+    ours, theirs = tl.tensor(values)[make(tl.tensor)], torch.tensor(values)[make(torch.tensor)]
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_array_equal(ours.data, theirs.numpy())
+
+
+def test_numbers_a_small_integer_dtype_cannot_hold_are_clear_errors():
+    with pytest.raises(DTypeError, match="Add: cannot compute it"):
+        tl.tensor([1], dtype=tl.int8) + 200
+    with pytest.raises(DTypeError, match="in-place add of a uint8 tensor"):
+        t = tl.tensor([1], dtype=tl.uint8)
+        t += tl.tensor([1], dtype=tl.int8)

@@ -276,7 +276,7 @@ class Function:
             arrays[0] = arrays[0].astype(_FLOAT)  # exp, mean... of integers: float32, as PyTorch
         try:
             data = cls.forward(ctx, *arrays, **kwargs)
-        except (ValueError, TypeError, IndexError) as error:
+        except (ValueError, TypeError, IndexError, OverflowError) as error:
             # a built-in op's numpy traceback is noise; a user-defined op's is the user's own code
             raise _forward_error(cls, args, error) from (None if issubclass(cls, ops.Op) else error)
         if type(data) is not ndarray:
@@ -376,7 +376,8 @@ def _describe(value: Any) -> str:
 
 
 def _forward_error(cls: type, args: tuple, error: Exception) -> Exception:
-    kind = {ValueError: ShapeError, TypeError: DTypeError, IndexError: IndexOutOfRangeError}
+    kind = {ValueError: ShapeError, TypeError: DTypeError, IndexError: IndexOutOfRangeError,
+            OverflowError: DTypeError}  # OverflowError: a Python int that the tensor's dtype cannot hold
     error_type = next(v for k, v in kind.items() if isinstance(error, k))
     given = ", ".join(_describe(a) for a in args)
     return error_type(f"{cls.__name__}: cannot compute it for inputs {given}: {error}")

@@ -237,6 +237,7 @@ class Log(Op):
 
 
 class Log1p(Op):
+    floating = True
     formula = "out = ln(1 + x)"
     derivative = "d/dx = 1/(1 + x)"
 
@@ -545,9 +546,10 @@ class Sum(Op):
     def forward(ctx, x, axis=None, keepdims=False):
         ctx.input_shape = x.shape
         ctx.kept_shape = _reduced_shape(x.shape, axis)
+        integers = np.int64 if x.dtype.kind in "iub" else None  # PyTorch sums any integers as int64
         if axis is None and not keepdims:  # a 0-d array rather than the numpy scalar x.sum() gives
-            return x.sum(keepdims=True).reshape(())
-        return x.sum(axis=axis, keepdims=keepdims)
+            return x.sum(keepdims=True, dtype=integers).reshape(())
+        return x.sum(axis=axis, keepdims=keepdims, dtype=integers)
 
     @staticmethod
     def backward(ctx, grad):
@@ -978,6 +980,7 @@ def add_windows(patches, shape, kernel, stride):
 class Linear(Op):
     """A fully connected layer in one node (rather than transpose, matmul and add)."""
 
+    promotes_dtypes = True  # integer inputs take the weight's float dtype
     formula = "out = x @ wᵀ + b"
     derivative = "d/dx = grad @ w, d/dw = gradᵀ @ x, d/db = Σ grad over the batch"
 

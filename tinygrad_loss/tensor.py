@@ -315,22 +315,22 @@ class Tensor:
 
     # comparisons give boolean tensors and no gradient
     def __lt__(self, other: Any) -> Tensor:
-        return Tensor._make(np.asarray(self.data < _data(other)), False, None)
+        return _compare(np.less, self, other)
 
     def __le__(self, other: Any) -> Tensor:
-        return Tensor._make(np.asarray(self.data <= _data(other)), False, None)
+        return _compare(np.less_equal, self, other)
 
     def __gt__(self, other: Any) -> Tensor:
-        return Tensor._make(np.asarray(self.data > _data(other)), False, None)
+        return _compare(np.greater, self, other)
 
     def __ge__(self, other: Any) -> Tensor:
-        return Tensor._make(np.asarray(self.data >= _data(other)), False, None)
+        return _compare(np.greater_equal, self, other)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._make(np.asarray(self.data == _data(other)), False, None)
+        return _compare(np.equal, self, other)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._make(np.asarray(self.data != _data(other)), False, None)
+        return _compare(np.not_equal, self, other)
 
     def __and__(self, other: Any) -> Tensor:
         return Tensor._make(np.asarray(self.data & _data(other)), False, None)
@@ -359,9 +359,10 @@ class Tensor:
             return out_of_place(self, other)
         try:
             ufunc(self.data, _data(other), out=self.data, casting="same_kind")
-        except (TypeError, ValueError) as error:
-            raise ShapeError(f"in-place {ufunc.__name__} of a {self.dtype} tensor of shape {self.shape} "
-                             f"with {engine._describe(other)}: {error}") from None
+        except (TypeError, ValueError) as error:  # numpy's casting errors are TypeErrors
+            kind = DTypeError if isinstance(error, TypeError) else ShapeError
+            raise kind(f"in-place {ufunc.__name__} of a {self.dtype} tensor of shape {self.shape} "
+                       f"with {engine._describe(other)}: {error}") from None
         engine.mark_edited(self)
         return self
 
@@ -548,7 +549,11 @@ class Tensor:
             raise ValueError("clip: at least one of min and max must be given")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
             return ops.ClipBetween.apply(self, min, max)
-        return ops.Clip.apply(self, low=_bound(min), high=_bound(max))
+        low, high = _bound(min), _bound(max)
+        x = self
+        if self.dtype.kind in "iub" and (isinstance(low, float) or isinstance(high, float)):
+            x = self.float()  # integers clipped to a float bound: float32, as PyTorch (numpy: float64)
+        return ops.Clip.apply(x, low=low, high=high)
 
     clamp = clip
 
@@ -818,6 +823,20 @@ def _index(index: Any) -> Any:
     return _data(index)
 
 
+def _compare(ufunc: np.ufunc, a: Any, b: Any) -> Tensor:
+    """A comparison (no gradient), made in PyTorch's result dtype of the two operands: float32
+    [0.1] > a 0-d float64 0.1 is False, as in PyTorch (numpy would compare in float64)."""
+    operands = [_number_or_data(a), _number_or_data(b)]
+    if engine._numpy_may_differ(*operands):
+        engine._promote(operands, False)
+    return Tensor._make(np.asarray(ufunc(*operands)), False, None)
+
+
+def _number_or_data(x: Any) -> Any:
+    """A numpy scalar as the Python number PyTorch reads it as; a Tensor as its array."""
+    return x.item() if isinstance(x, np.generic) else _data(x)
+
+
 def _is_select(i: Any) -> bool:
     """An integer in an index (a Python or numpy int, or a 0-d integer array)."""
     if isinstance(i, (bool, np.bool_)):
@@ -826,7 +845,10 @@ def _is_select(i: Any) -> bool:
 
 
 def _is_array_index(i: Any) -> bool:
-    return isinstance(i, list) or (type(i) is np.ndarray and i.ndim > 0)
+    """An index numpy and PyTorch read as advanced: a list, an array, or a True/False (a 0-d mask)."""
+    if isinstance(i, (bool, np.bool_)):
+        return True
+    return isinstance(i, list) or (type(i) is np.ndarray and (i.ndim > 0 or i.dtype == bool))
 
 
 def _selects_first(index: Any) -> tuple[tuple, tuple] | None:
@@ -895,7 +917,8 @@ def matmul(a: Any, b: Any) -> Tensor:
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Pick from ``a`` where ``condition`` holds, else from ``b`` (the gradient follows the pick)."""
     if not isinstance(a, (Tensor, np.ndarray)) and not isinstance(b, (Tensor, np.ndarray)):
-        a, b = Tensor(a), Tensor(b)  # two Python numbers: float32 (or int64), as PyTorch, not numpy's float64
+        # two numbers: float32 (or int64), as PyTorch, not numpy's float64 (numpy scalars read as numbers)
+        a, b = Tensor(_number_or_data(a)), Tensor(_number_or_data(b))
     return ops.Where.apply(condition, a, b)
 
 
