@@ -27,7 +27,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator
-from heapq import heapify, heappop, heappush
+from heapq import heappop, heappush
 from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
@@ -450,14 +450,15 @@ def backward_steps(roots: list, root_grads: list, retain_graph: bool = False, cr
     Tensor = tensor.Tensor
     grads: dict = {}  # tensor -> its gradient so far
     owned: set = set()  # tensors whose gradient array the engine may keep or add to in place
+    # latest-created first: every consumer of a tensor was created after it, so by the time a
+    # tensor comes off this heap all the gradient flowing into it has arrived
+    queue: list = []
     for root, g in zip(roots, root_grads):
+        if root not in grads:
+            heappush(queue, (-root._seq, root))
         _accumulate(grads, owned, root, g, create_graph)
     wanted = set(inputs) if inputs is not None else ()
     keep_all = mode.keep_grads
-    # latest-created first: every consumer of a tensor was created after it, so by the time a
-    # tensor comes off this heap all the gradient flowing into it has arrived
-    queue = [(-t._seq, t) for t in grads]
-    heapify(queue)
     while queue:
         node = heappop(queue)[1]
         g = grads.pop(node)
