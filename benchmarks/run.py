@@ -664,7 +664,11 @@ def build_table(results: dict[str, Row], impls: list[str]) -> list[str]:
 # of freed heap kept). The numpy floor frees and re-allocates big arrays every step too, and
 # without this would pay page faults tinygrad_loss doesn't (~450 per digits-CNN step); PyTorch's
 # allocators avoid them on their own.
-ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(128 << 20)}
+def allocator_environment() -> dict[str, str]:
+    sys.path.insert(0, str(REPO))  # this working tree's settings, as in the children
+    from tinygrad_loss.allocator import ENVIRONMENT
+
+    return ENVIRONMENT
 
 
 def load_average() -> str:
@@ -673,7 +677,7 @@ def load_average() -> str:
 
 def machine_lines(quick: bool, missing: dict[str, str], cases: list[str], load_before: str) -> list[str]:
     cores = os.cpu_count()
-    allocator = " ".join(f"{k}={os.environ.get(k, v)}" for k, v in ALLOCATOR_ENV.items())
+    allocator = " ".join(f"{k}={os.environ.get(k, v)}" for k, v in allocator_environment().items())
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
     return [
         f"- date: {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
@@ -721,7 +725,7 @@ def run_all(quick: bool, cases: list[str]) -> str:
     results: dict[str, Row] = {}
     missing: dict[str, str] = {}  # impl -> why it could not run at all
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**ALLOCATOR_ENV, **os.environ, DIGITS_ENV: write_digits(tmp)}
+        env = {**allocator_environment(), **os.environ, DIGITS_ENV: write_digits(tmp)}
         for case_name in cases:
             case = CASES[case_name]
             results[case_name] = {}

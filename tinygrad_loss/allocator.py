@@ -26,6 +26,8 @@ M_MMAP_THRESHOLD = -3  # allocations from this size up get their own mmap (unmap
 MMAP_THRESHOLD = 32 << 20  # the largest value glibc accepts on 64-bit machines
 TRIM_THRESHOLD = 128 << 20
 GLIBC_VARIABLES = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")
+#: the same two settings as glibc environment variables, for a process that doesn't import us
+ENVIRONMENT = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD), "MALLOC_TRIM_THRESHOLD_": str(TRIM_THRESHOLD)}
 
 
 def keep_freed_memory(trim_threshold: int = TRIM_THRESHOLD) -> bool:

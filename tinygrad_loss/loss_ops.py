@@ -140,6 +140,7 @@ class BinaryCrossEntropy(Op):
 
 
 def _logaddexp(a, b):
+    # np.logaddexp spelt out in ufuncs a Tensor records, so that create_graph works through it:
     # ln(e^a + e^b) = max(a, b) + ln(1 + e^-|a - b|); a term of -inf (e^a = 0) drops out exactly
     return np.maximum(a, b) + np.log1p(np.exp(-np.abs(a - b)))
 

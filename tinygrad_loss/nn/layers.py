@@ -31,6 +31,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = _positive(in_features, "in_features", "Linear")
         self.out_features = _positive(out_features, "out_features", "Linear")
+        self._where = f"Linear(in_features={in_features}, out_features={out_features})"  # for error messages
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype or np.float32))
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         self.bias = None
@@ -40,9 +41,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
-        LF.check_linear_input(x, self.in_features, f"Linear(in_features={self.in_features}, "
-                                                   f"out_features={self.out_features})")
-        return LF.linear(x, self.weight, self.bias)
+        return LF.linear(x, self.weight, self.bias, where=self._where)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

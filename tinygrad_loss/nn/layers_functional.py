@@ -21,18 +21,14 @@ def _int_pair(value: int | tuple, name: str, where: str) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
-def check_linear_input(x: Any, in_features: int, where: str) -> None:
-    """A Linear input must be a Tensor (or numpy array) with at least one axis, as in PyTorch."""
-    expected = f"expected a Tensor of shape (*, {in_features})"
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, *, where: str = "linear") -> Tensor:
+    """x @ weightᵀ + bias, with weight of shape (out_features, in_features) as in PyTorch.
+    ``where`` names the caller in error messages (nn.Linear passes its repr)."""
+    expected = f"expected a Tensor of shape (*, {weight.shape[1]})"
     if not isinstance(x, (Tensor, np.ndarray)):
         raise TypeError(f"{where}: {expected}, got a {type(x).__name__}; convert it first, e.g. tl.tensor(x)")
     if x.ndim == 0:
         raise ShapeError(f"{where}: {expected}, got a 0-d tensor (shape ())")
-
-
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x @ weightᵀ + bias, with weight of shape (out_features, in_features) as in PyTorch."""
-    check_linear_input(x, weight.shape[1], "linear")
     if x.shape[-1] != weight.shape[1]:
         raise ShapeError(f"linear: input has {x.shape[-1]} features (shape {x.shape}) but the layer expects "
                          f"{weight.shape[1]} (weight shape {weight.shape})")
