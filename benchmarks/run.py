@@ -47,6 +47,7 @@ REPO = HERE.parent
 RESULTS = HERE / "RESULTS.md"
 CHILD_TIMEOUT = 600  # seconds, per subprocess
 DIGITS_ENV = "TINYGRAD_LOSS_BENCH_DIGITS"  # the parent loads the digits once and passes them as an .npz
+GC_ENV = "TINYGRAD_LOSS_BENCH_GC"  # the garbage collector's thresholds every child sets first
 
 # ----------------------------------------------------------------------------- implementations
 
@@ -498,6 +499,8 @@ TARGETS: list[Target] = [
 def run_child(case_name: str, impl_name: str, reps: int) -> dict[str, Any]:
     """Inside the subprocess: one warm-up repetition, then `reps` measured ones."""
     impl, case = IMPLS[impl_name], CASES[case_name]
+    if os.environ.get(GC_ENV):
+        gc.set_threshold(*(int(n) for n in os.environ[GC_ENV].split(",")))
     try:
         bk = impl.load()
     except ImportError as error:
@@ -659,16 +662,17 @@ def build_table(results: dict[str, Row], impls: list[str]) -> list[str]:
     return lines
 
 
-# Every child, whatever it measures, runs with glibc's allocator set as `import tinygrad_loss`
-# sets it for itself (tinygrad_loss/allocator.py: arrays below 32 MiB from the heap, up to 128 MiB
-# of freed heap kept). The numpy floor frees and re-allocates big arrays every step too, and
-# without this would pay page faults tinygrad_loss doesn't (~450 per digits-CNN step); PyTorch's
-# allocators avoid them on their own.
+# Every child, whatever it measures, runs with glibc's allocator and Python's garbage collector
+# set as `import tinygrad_loss` sets them for itself (tinygrad_loss/allocator.py: arrays below
+# 32 MiB from the heap, up to 128 MiB of freed heap kept; a young collection after 10,000 new
+# objects). The numpy floor frees and re-allocates big arrays every step too, and without this
+# would pay page faults tinygrad_loss doesn't (~450 per digits-CNN step); PyTorch's allocators
+# avoid them on their own; micrograd's graphs are Python objects too.
 def allocator_environment() -> dict[str, str]:
     sys.path.insert(0, str(REPO))  # this working tree's settings, as in the children
-    from tinygrad_loss.allocator import ENVIRONMENT
+    from tinygrad_loss.allocator import ENVIRONMENT, GC_THRESHOLDS
 
-    return ENVIRONMENT
+    return {**ENVIRONMENT, GC_ENV: ",".join(map(str, GC_THRESHOLDS))}
 
 
 def load_average() -> str:
@@ -687,7 +691,8 @@ def machine_lines(quick: bool, missing: dict[str, str], cases: list[str], load_b
         + ", ".join(version(p, missing) for p in ("numpy", "torch", "micrograd", "tinygrad-loss")),
         f"- allocator: every child runs with {allocator} (glibc serves arrays below that size from its heap "
         "and keeps that much freed memory, instead of returning it to the OS and faulting it back in next "
-        "step; `import tinygrad_loss` sets the same for itself)",
+        "step; the garbage collector's thresholds are set to those numbers first; `import tinygrad_loss` "
+        "sets the same for itself)",
         f"- load average (1, 5, 15 min) before the run: {load_before}; after: {load_average()} "
         "(others running on the machine make the numbers noisy)",
         f"- mode: {'--quick' if quick else 'full'}; median of "

@@ -72,8 +72,10 @@ Function = autograd.Function
 __version__ = "0.1.0"
 
 # every training step frees and re-allocates the same big arrays: keep freed memory in the
-# process so that they don't come back through page faults (see allocator.py)
+# process so that they don't come back through page faults; and a recorded graph is many objects
+# that the cyclic garbage collector would walk again and again (see allocator.py)
 allocator.keep_freed_memory_unless_configured()
+allocator.collect_less_often()
 
 __all__ = [
     "Tensor", "Variable", "tensor", "as_tensor", "Function", "autograd", "dtypes", "errors", "data", "nn", "optim",

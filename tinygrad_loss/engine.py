@@ -22,7 +22,6 @@ Read this file to see how backpropagation works; it is the only place the chain 
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 import warnings
@@ -62,9 +61,12 @@ def warn_once(key: str, message: str) -> None:
 class _Mode:
     """Global switches read by the engine (one process, one thread: no locking needed)."""
 
-    grad_enabled = True
-    keep_grads = False
-    anomaly = False
+    __slots__ = ("grad_enabled", "keep_grads", "anomaly")  # read by every op: slots are the fastest to read
+
+    def __init__(self) -> None:
+        self.grad_enabled = True
+        self.keep_grads = False
+        self.anomaly = False
 
 
 mode = _Mode()
@@ -270,12 +272,12 @@ class Function:
             else:
                 arrays.append(a)
         if cls.promotes_dtypes:
-            if len(arrays) != 2 or _numpy_may_differ(*arrays):
+            if _numpy_may_differ(arrays):
                 _promote(arrays, cls.floating)
         elif cls.floating and _integral(arrays[0]):
             arrays[0] = arrays[0].astype(_FLOAT)  # exp, mean... of integers: float32, as PyTorch
         try:
-            data = cls.forward(ctx, *arrays, **kwargs)
+            data = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
         except (ValueError, TypeError, IndexError, OverflowError) as error:
             # a built-in op's numpy traceback is noise; a user-defined op's is the user's own code
             raise _forward_error(cls, args, error) from (None if issubclass(cls, ops.Op) else error)
@@ -290,9 +292,12 @@ class Function:
         return Tensor._make(data, False, None)
 
 
-def _numpy_may_differ(x: Any, y: Any) -> bool:
-    """Whether numpy's result dtype for a binary op on ``x`` and ``y`` may differ from PyTorch's.
-    Not for the usual cases: two float arrays of one dtype, or a float array and a Python number."""
+def _numpy_may_differ(operands: list) -> bool:
+    """Whether numpy's result dtype for an op on ``operands`` may differ from PyTorch's. Not for
+    the usual binary cases: two float arrays of one dtype, or a float array and a Python number."""
+    if len(operands) != 2:
+        return True
+    x, y = operands
     if type(x) is ndarray and type(y) is ndarray:
         return x.dtype is not y.dtype or x.dtype not in _USUAL_FLOATS  # `is`: dtypes are shared objects
     array = x if type(x) is ndarray else y
@@ -450,38 +455,37 @@ def backward_steps(roots: list, root_grads: list, retain_graph: bool = False, cr
     Tensor = tensor.Tensor
     grads: dict = {}  # tensor -> its gradient so far
     owned: set = set()  # tensors whose gradient array the engine may keep or add to in place
-    # latest-created first: every consumer of a tensor was created after it, so by the time a
-    # tensor comes off this heap all the gradient flowing into it has arrived
+    # op nodes, latest-created first: every consumer of a tensor was created after it, so by the
+    # time a node comes off this heap all the gradient flowing into it has arrived
     queue: list = []
+    leaves: list = []  # leaves reached, in that order: their gradients are complete at the end
     for root, g in zip(roots, root_grads):
-        if root not in grads:
+        if root in grads:  # the same tensor given twice: its gradients add up
+            _accumulate(grads, owned, root, g, create_graph)
+            continue
+        grads[root] = g
+        if root.grad_fn is None:
+            leaves.append(root)
+        else:
             heappush(queue, (-root._seq, root))
-        _accumulate(grads, owned, root, g, create_graph)
     wanted = set(inputs) if inputs is not None else ()
     keep_all = mode.keep_grads
     while queue:
         node = heappop(queue)[1]
         g = grads.pop(node)
-        if node._hooks:
-            g = _run_hooks(node, g, create_graph)
-            owned.discard(node)  # a hook may hand back an array the user keeps
-        if node in wanted:
-            found[node] = g
-        ctx = node.grad_fn
-        if ctx is None:  # a leaf: its gradient is complete
-            if inputs is None:
-                _keep_grad(node, g, node in owned, create_graph)
-            continue
+        if node._hooks or node in wanted:
+            g = _arrived(node, g, wanted, found, create_graph, owned)
         if keep_all or node._retains_grad:
             _keep_grad(node, g, node in owned, create_graph)
         # the chain rule, one node: the op turns d(loss)/d(output) into d(loss)/d(each input)
+        ctx = node.grad_fn
         grad_inputs = _call_backward(ctx, node, g, create_graph)
         fresh_from_op = ctx.fresh_gradients and not create_graph
         for parent, pg in zip(ctx.inputs, grad_inputs):
             if pg is None or not isinstance(parent, Tensor) or not parent.requires_grad:
                 continue
             # a new array from a built-in op belongs to nobody else: no need to copy it later
-            fresh = fresh_from_op and pg is not g and getattr(pg, "base", 0) is None
+            fresh = fresh_from_op and pg is not g and pg.base is None
             data = parent.data
             if pg.shape != data.shape:
                 pg, fresh = unbroadcast(pg, data.shape, ctx.name), not create_graph
@@ -491,28 +495,39 @@ def backward_steps(roots: list, root_grads: list, retain_graph: bool = False, cr
                 _accumulate(grads, owned, parent, pg, create_graph)
             else:
                 grads[parent] = pg
-                heappush(queue, (-parent._seq, parent))
+                if parent.grad_fn is None:
+                    leaves.append(parent)
+                else:
+                    heappush(queue, (-parent._seq, parent))
                 if fresh:
                     owned.add(parent)
         if not retain_graph:
             ctx.saved_tensors = _FREED
         yield node, g, grad_inputs
+    for leaf in leaves:  # every node has run: the leaves' gradients are complete
+        g = grads.pop(leaf)
+        if leaf._hooks or leaf in wanted:
+            g = _arrived(leaf, g, wanted, found, create_graph, owned)
+        if inputs is None:
+            _keep_grad(leaf, g, leaf in owned, create_graph)
+
+
+def _arrived(t: Any, g: Any, wanted: Any, found: dict | None, create_graph: bool, owned: set) -> Any:
+    """``t``'s gradient is complete: run its hooks, and hand it to ``autograd.grad`` if asked for."""
+    if t._hooks:
+        g = _run_hooks(t, g, create_graph)
+        owned.discard(t)  # a hook may hand back an array the user keeps
+    if t in wanted:
+        found[t] = g
+    return g
 
 
 def run_backward(roots: list, root_grads: list, retain_graph: bool = False,
                  create_graph: bool = False, inputs: list | None = None) -> dict:
     """Run every step of ``backward_steps``; return the gradients of ``inputs`` (tensor -> grad)."""
     found: dict = {}
-    # backward creates many short-lived objects but no reference cycles: pausing the cyclic
-    # garbage collector spares it from rescanning the whole graph again and again
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        for _ in backward_steps(roots, root_grads, retain_graph, create_graph, inputs, found):
-            pass
-    finally:
-        if collecting:
-            gc.enable()
+    for _ in backward_steps(roots, root_grads, retain_graph, create_graph, inputs, found):
+        pass
     return found
 
 

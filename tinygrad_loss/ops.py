@@ -547,9 +547,10 @@ class Sum(Op):
         ctx.input_shape = x.shape
         ctx.kept_shape = _reduced_shape(x.shape, axis)
         integers = np.int64 if x.dtype.kind in "iub" else None  # PyTorch sums any integers as int64
+        # np.add.reduce is x.sum() without numpy's Python-level wrapper around it
         if axis is None and not keepdims:  # a 0-d array rather than the numpy scalar x.sum() gives
-            return x.sum(keepdims=True, dtype=integers).reshape(())
-        return x.sum(axis=axis, keepdims=keepdims, dtype=integers)
+            return np.add.reduce(x, axis=None, dtype=integers, keepdims=True).reshape(())
+        return np.add.reduce(x, axis=axis, dtype=integers, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx, grad):

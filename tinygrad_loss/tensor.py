@@ -827,7 +827,7 @@ def _compare(ufunc: np.ufunc, a: Any, b: Any) -> Tensor:
     """A comparison (no gradient), made in PyTorch's result dtype of the two operands: float32
     [0.1] > a 0-d float64 0.1 is False, as in PyTorch (numpy would compare in float64)."""
     operands = [_number_or_data(a), _number_or_data(b)]
-    if engine._numpy_may_differ(*operands):
+    if engine._numpy_may_differ(operands):
         engine._promote(operands, False)
     return Tensor._make(np.asarray(ufunc(*operands)), False, None)
 
