@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import tinygrad_loss as tl
 from tinygrad_loss import autograd, nn
-from tinygrad_loss.debug import BackwardStep, break_on, step_backward, trace
+from tinygrad_loss.debug import BackwardStep, break_on, formula_with_names, step_backward, trace
 from tinygrad_loss.diagnostics import GradFlow, GradientFlowWarning
 from tinygrad_loss.errors import GraphError
 from tinygrad_loss.ops import Mul
@@ -294,3 +294,11 @@ def test_gradflow_notices_a_parameter_without_gradient():
     with pytest.warns(GradientFlowWarning, match="unused has no gradient"):
         flow.record([("used", used), ("unused", unused)])
     assert math.isnan(flow.history["unused"][0]) and "no gradient" in flow.summary()
+
+
+def test_formula_names_the_reduced_axes_whether_or_not_they_were_passed():
+    x = tl.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    assert formula_with_names(x.sum().grad_fn, "y", ["x"]) == "y = Σ x over all axes"
+    assert formula_with_names(x.mean().grad_fn, "m", ["x"]) == "m = (1/n) Σ x over all axes"
+    assert formula_with_names(x.sum(axis=0).grad_fn, "y", ["x"]) == "y = Σ x over axis=0"
+    assert formula_with_names(x.sum(dim=1, keepdim=True).grad_fn, "y", ["x"]) == "y = Σ x over axis=1"

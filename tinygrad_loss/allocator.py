@@ -62,7 +62,7 @@ def keep_freed_memory_unless_configured() -> bool:
 #: CPython's own thresholds (3.10 to 3.12): a young collection after 700 net new container objects
 DEFAULT_GC_THRESHOLDS = (700, 10, 10)
 #: ours: a young collection after 10,000 (about 3,000 recorded ops); the older generations as before
-GC_THRESHOLDS = (10_000, 10, 10)
+GC_THRESHOLDS = (50_000, 20, 20)
 
 
 def collect_less_often() -> bool:

@@ -227,12 +227,21 @@ def _formula_rhs(ctx: Function, args: list[str]) -> str:
     return _substitute(rhs, dict(zip(input_names(ctx), args, strict=False)))
 
 
+def forward_defaults(ctx: Function) -> dict:
+    """The keyword arguments of the op's ``forward`` that have defaults, with them (Sum: axis=None)."""
+    try:
+        parameters = inspect.signature(type(ctx).forward).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: p.default for p in parameters if p.default is not p.empty}
+
+
 def formula_with_names(ctx: Function, out: str, args: list[str]) -> str:
     """The op's formula with the real names in it: "out = a * b" -> "h = x * w"."""
     formula = type(ctx).formula or f"out = {ctx.name.lower()}(...)"
     values = dict(zip(input_names(ctx), args, strict=False))
     values["out"] = out
-    kwargs = getattr(ctx, "kwargs", None) or {}
+    kwargs = {**forward_defaults(ctx), **(getattr(ctx, "kwargs", None) or {})}  # x.sum() passes none
     for key, value in kwargs.items():
         if key in values or not isinstance(value, (int, float, str, tuple, type(None))):
             continue

@@ -431,12 +431,14 @@ class Tensor:
     def sum(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool | None = None) -> Tensor:
         if axis is not None or dim is not None or keepdims or keepdim is not None:  # not a plain total
             axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
-        return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+            return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+        return ops.Sum.apply(self)  # forward's defaults: over every axis (keyword arguments cost time)
 
     def mean(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool | None = None) -> Tensor:
         if axis is not None or dim is not None or keepdims or keepdim is not None:  # not a plain total
             axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
-        return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+            return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+        return ops.Mean.apply(self)  # forward's defaults: over every axis (keyword arguments cost time)
 
     def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool | None = None) -> Tensor:
         """Largest value over ``axis`` (a tensor, like PyTorch's ``amax``); ties share the gradient.

@@ -25,7 +25,6 @@ keep theirs after ``t.retain_grad()`` or inside ``with autograd.keep_grads():``.
 from __future__ import annotations
 
 import html
-import inspect
 import json
 import math
 import shutil
@@ -397,7 +396,7 @@ def _op_label(model: _Model, t: Tensor, backward_order: bool) -> str:
     ctx = t.grad_fn
     rows = [f"<b>{_esc(ctx.name.lower())}</b>"]
     extras = []
-    defaults = _forward_defaults(ctx)
+    defaults = debug.forward_defaults(ctx)
     for key, value in (getattr(ctx, "kwargs", None) or {}).items():
         if value is None or isinstance(value, (np.ndarray, Tensor)) or _same(value, defaults.get(key, _MISSING)):
             continue
@@ -412,14 +411,6 @@ def _op_label(model: _Model, t: Tensor, backward_order: bool) -> str:
 
 
 _MISSING = object()
-
-
-def _forward_defaults(ctx: Any) -> dict:
-    try:
-        parameters = inspect.signature(type(ctx).forward).parameters.values()
-    except (TypeError, ValueError):
-        return {}
-    return {p.name: p.default for p in parameters if p.default is not p.empty}
 
 
 def _same(value: Any, default: Any) -> bool:
