@@ -444,11 +444,12 @@ _creation_order = attrgetter("_seq")
 
 
 def backward_steps(roots: list, root_grads: list, retain_graph: bool = False, create_graph: bool = False,
-                   inputs: list | None = None, found: dict | None = None) -> Iterator[tuple]:
+                   inputs: list | None = None, found: dict | None = None, steps: bool = True) -> Iterator[tuple]:
     """Reverse-mode autodiff, one node at a time.
 
     Yields ``(node, grad_output, grad_inputs)`` for each op node in the order backward runs
-    (``grad_inputs`` aligned with ``node.grad_fn.inputs``; the debugger shows these).
+    (``grad_inputs`` aligned with ``node.grad_fn.inputs``; the debugger shows these); with
+    ``steps=False`` it yields nothing and runs straight through (``run_backward``).
     Leaves' ``.grad`` is updated, unless ``inputs`` is given (that is ``autograd.grad``): then
     the gradients of ``inputs`` are put in ``found``, keyed by tensor.
     """
@@ -503,7 +504,8 @@ def backward_steps(roots: list, root_grads: list, retain_graph: bool = False, cr
                     owned.add(parent)
         if not retain_graph:
             ctx.saved_tensors = _FREED
-        yield node, g, grad_inputs
+        if steps:
+            yield node, g, grad_inputs
     for leaf in leaves:  # every node has run: the leaves' gradients are complete
         g = grads.pop(leaf)
         if leaf._hooks or leaf in wanted:
@@ -526,8 +528,8 @@ def run_backward(roots: list, root_grads: list, retain_graph: bool = False,
                  create_graph: bool = False, inputs: list | None = None) -> dict:
     """Run every step of ``backward_steps``; return the gradients of ``inputs`` (tensor -> grad)."""
     found: dict = {}
-    for _ in backward_steps(roots, root_grads, retain_graph, create_graph, inputs, found):
-        pass
+    for _ in backward_steps(roots, root_grads, retain_graph, create_graph, inputs, found, steps=False):
+        pass  # nothing is yielded: one pass of the loop runs the whole backward
     return found
 
 
