@@ -664,7 +664,7 @@ def build_table(results: dict[str, Row], impls: list[str]) -> list[str]:
 
 # Every child, whatever it measures, runs with glibc's allocator and Python's garbage collector
 # set as `import tinygrad_loss` sets them for itself (tinygrad_loss/allocator.py: arrays below
-# 32 MiB from the heap, up to 128 MiB of freed heap kept; a young collection after 10,000 new
+# 32 MiB from the heap, up to 128 MiB of freed heap kept; a young collection after 50,000 new
 # objects). The numpy floor frees and re-allocates big arrays every step too, and without this
 # would pay page faults tinygrad_loss doesn't (~450 per digits-CNN step); PyTorch's allocators
 # avoid them on their own; micrograd's graphs are Python objects too.
