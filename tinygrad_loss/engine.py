@@ -8,10 +8,11 @@ Read this file to see how backpropagation works; it is the only place the chain 
 * ``Function.apply`` runs ``forward`` on the arrays inside the tensors and, when a gradient
   will be needed, keeps the instance (the "ctx") as the new tensor's ``grad_fn``: that is the
   graph. Parents are kept in order in ``ctx.inputs``; nothing is stored in a set.
-* ``backward`` visits the tensors in reverse creation order. A tensor is always created after
+* ``backward`` visits the op nodes in reverse creation order. A tensor is always created after
   its inputs, so that order is topological, needs no recursion and is the same on every run.
   Each node's gradient is complete when it is visited; the engine hands it to the op's
   backward, sums any broadcast axes away (``unbroadcast``) and accumulates the results.
+  Leaves wait aside and get their ``.grad`` once every node has run.
 * Changing a tensor's numbers in place (``-=``, ``fill_``, an optimizer step) is dated on the
   same clock (``mark_edited``); backward refuses a node whose saved values changed after it ran,
   instead of silently using the new numbers (as PyTorch does).
